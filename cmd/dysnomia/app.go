@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dysnomia-go/dysnomia/internal/config"
+	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/modules"
+	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/ui"
+)
+
+// App is what every command needs from its process: streams, environment,
+// and the resolved settings. Commands receive it through kong bindings.
+type App struct {
+	Prog    string // the name the binary was invoked as
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Environ []string
+	Report  *ui.Text
+	Globals *Globals
+}
+
+// Getenv looks a variable up in the environment run was given.
+func (a *App) Getenv(key string) string {
+	v, _ := lookupEnv(a.Environ, key)
+	return v
+}
+
+// Env returns the search paths and state directory, with --state-dir
+// overriding DYSNOMIA_STATEDIR.
+func (a *App) Env() config.Environment {
+	env := config.FromEnv(a.Getenv)
+	if a.Globals != nil && a.Globals.StateDir != "" {
+		env.StateDir = a.Globals.StateDir
+	}
+	return env
+}
+
+// ShellMode is the parse mode for container and properties files.
+func (a *App) ShellMode() (config.ShellMode, error) {
+	v := a.Getenv("DYSNOMIA_SHELL_VALUES")
+	if a.Globals != nil && a.Globals.ShellValues != "" {
+		v = a.Globals.ShellValues
+	}
+	return config.ParseShellMode(v)
+}
+
+// Store opens the state directory.
+func (a *App) Store() (*store.Store, error) {
+	s := store.Open(a.Env().StateDir)
+	s.Report = a.Report
+	s.Version = version
+	if a.Globals != nil && a.Globals.LockTimeout != "" {
+		d, err := time.ParseDuration(a.Globals.LockTimeout)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("--lock-timeout %q: want a duration such as 30s or 5m", a.Globals.LockTimeout)
+		}
+		s.LockTimeout = d
+	}
+	return s, nil
+}
+
+// Invoker returns the activity runner for this process.
+func (a *App) Invoker() (*module.Invoker, error) {
+	mode, err := a.ShellMode()
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.Store()
+	if err != nil {
+		return nil, err
+	}
+	return &module.Invoker{
+		Registry:  modules.Registry(),
+		Env:       a.Env(),
+		Environ:   a.Environ,
+		ShellMode: mode,
+		Store:     st,
+		Stdin:     a.Stdin,
+		Stdout:    a.Stdout,
+		Stderr:    a.Stderr,
+		Report:    a.Report,
+	}, nil
+}
+
+func lookupEnv(environ []string, key string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,16 @@
+// Package modules assembles the registry of native modules.
+package modules
+
+import (
+	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/modules/echo"
+	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
+)
+
+// Registry returns a registry holding every native module, by type name.
+func Registry() *module.Registry {
+	r := module.NewRegistry()
+	r.Add("echo", echo.Module{})
+	r.Add("wrapper", wrapper.Module{})
+	return r
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Marker is an activation or garbage marker. Upstream writes empty marker
+// files; we record the real component path in them, so that bulk operations
+// can hand modules the component rather than the marker file.
+type Marker struct {
+	Key
+	ComponentPath string // "" for markers written by upstream Dysnomia
+}
+
+// MarkActive records that the component is active. A garbage marker is turned
+// back into an activated marker ("un-garbaging" the component). Idempotent.
+func (s *Store) MarkActive(k Key, componentPath string) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	act := s.path("activated", k.Container, k.Component)
+	if err := os.MkdirAll(filepath.Dir(act), 0o755); err != nil {
+		return fmt.Errorf("mark %s active: %w", k, err)
+	}
+	garbage := s.path("garbage", k.Container, k.Component)
+	if err := os.Rename(garbage, act); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("mark %s active: %w", k, err)
+	}
+	if old, err := os.ReadFile(act); err == nil && strings.TrimSpace(string(old)) == componentPath {
+		return nil
+	}
+	if err := writeFileAtomic(act, []byte(componentPath+"\n"), 0o644); err != nil {
+		return fmt.Errorf("mark %s active: %w", k, err)
+	}
+	return nil
+}
+
+// UnmarkActive removes the activated marker (stateless modules' deactivate).
+func (s *Store) UnmarkActive(k Key) error {
+	return removeIfExists(s.path("activated", k.Container, k.Component))
+}
+
+// MarkGarbage turns the activated marker into a garbage marker: the component
+// is deactivated but its state is kept until collect-garbage. Deactivating a
+// component that is already garbage, or that was never activated, does
+// nothing.
+func (s *Store) MarkGarbage(k Key) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	garbage := s.path("garbage", k.Container, k.Component)
+	if _, err := os.Lstat(garbage); err == nil {
+		return nil
+	}
+	act := s.path("activated", k.Container, k.Component)
+	if _, err := os.Lstat(act); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(garbage), 0o755); err != nil {
+		return fmt.Errorf("mark %s as garbage: %w", k, err)
+	}
+	if err := os.Rename(act, garbage); err != nil {
+		return fmt.Errorf("mark %s as garbage: %w", k, err)
+	}
+	return nil
+}
+
+// UnmarkGarbage removes the garbage marker (after collect-garbage).
+func (s *Store) UnmarkGarbage(k Key) error {
+	return removeIfExists(s.path("garbage", k.Container, k.Component))
+}
+
+// IsActive reports whether the activated marker exists.
+func (s *Store) IsActive(k Key) (bool, error) {
+	return exists(s.path("activated", k.Container, k.Component))
+}
+
+// IsGarbage reports whether the garbage marker exists.
+func (s *Store) IsGarbage(k Key) (bool, error) {
+	return exists(s.path("garbage", k.Container, k.Component))
+}
+
+// Activated lists the activated markers, sorted by container and component.
+// A missing directory is an empty list.
+func (s *Store) Activated() ([]Marker, error) { return s.markers("activated") }
+
+// Garbage lists the garbage markers, sorted.
+func (s *Store) Garbage() ([]Marker, error) { return s.markers("garbage") }
+
+func (s *Store) markers(kind string) ([]Marker, error) {
+	var out []Marker
+	containers, err := readDirNames(s.path(kind))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range containers {
+		comps, err := readDirNames(s.path(kind, c))
+		if err != nil {
+			return nil, err
+		}
+		for _, comp := range comps {
+			data, err := os.ReadFile(s.path(kind, c, comp))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Marker{Key: Key{c, comp}, ComponentPath: strings.TrimSpace(string(data))})
+		}
+	}
+	return out, nil
+}
+
+// readDirNames lists a directory's entries sorted byte-wise; a missing or
+// non-directory path gives an empty list.
+func readDirNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func exists(p string) (bool, error) {
+	_, err := os.Lstat(p)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return false, err
+}
+
+func removeIfExists(p string) error {
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}

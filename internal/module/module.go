@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/dysnomia-go/dysnomia/internal/config"
 	"github.com/dysnomia-go/dysnomia/internal/store"
@@ -114,3 +115,21 @@ type ExitError struct {
 
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
+
+// RestoreTarget picks the snapshot a restore puts back: the id named in
+// req.Snapshot, or the latest generation. ok is false when the component has
+// no snapshot at all; restore is then a no-op, as upstream.
+func (r *Request) RestoreTarget() (sn store.Snapshot, ok bool, err error) {
+	k := r.Key()
+	if r.Snapshot != "" {
+		sn = store.Snapshot{Key: k, ID: r.Snapshot}
+		if err := store.ValidSegment(r.Snapshot); err != nil {
+			return sn, false, fmt.Errorf("restore %s: snapshot id: %w", k, err)
+		}
+		if _, err := os.Stat(r.Store.SnapshotDir(sn)); err != nil {
+			return sn, false, fmt.Errorf("restore %s: no snapshot %s in %s", k, r.Snapshot, r.Store.Dir())
+		}
+		return sn, true, nil
+	}
+	return r.Store.Latest(k)
+}

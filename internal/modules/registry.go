@@ -4,6 +4,10 @@ package modules
 import (
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/modules/echo"
+	"github.com/dysnomia-go/dysnomia/internal/modules/fileset"
+	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
+	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
+	"github.com/dysnomia-go/dysnomia/internal/modules/sqlite"
 	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
 )
 
@@ -11,6 +15,10 @@ import (
 func Registry() *module.Registry {
 	r := module.NewRegistry()
 	r.Add("echo", echo.Module{})
+	r.Add("fileset", fileset.Module{})
+	r.Add("mysql-database", mysql.Module{})
+	r.Add("postgresql-database", postgresql.Module{})
+	r.Add("sqlite-database", sqlite.Module{})
 	r.Add("wrapper", wrapper.Module{})
 	return r
 }

@@ -1,0 +1,17 @@
+// Package postgresql is the mysql-database module.
+package mysql
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dysnomia-go/dysnomia/internal/module"
+)
+
+// Module implements module.Module. (Scaffolding: being implemented.)
+type Module struct{}
+
+// Run implements module.Module.
+func (Module) Run(ctx context.Context, req *module.Request) error {
+	return errors.New("mysql-database: not implemented yet")
+}

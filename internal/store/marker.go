@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -17,6 +16,7 @@ import (
 type Marker struct {
 	Key
 	ComponentPath string // "" for markers written by upstream Dysnomia
+	Type          string // module type recorded by RecordActive; "" when unknown
 }
 
 // MarkActive records that the component is active. A garbage marker is turned
@@ -33,7 +33,7 @@ func (s *Store) MarkActive(k Key, componentPath string) error {
 	if err := os.Rename(garbage, act); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("mark %s active: %w", k, err)
 	}
-	if old, err := os.ReadFile(act); err == nil && strings.TrimSpace(string(old)) == componentPath {
+	if old, err := os.ReadFile(act); err == nil && parseMarker(old).ComponentPath == componentPath {
 		return nil
 	}
 	if err := writeFileAtomic(act, []byte(componentPath+"\n"), 0o644); err != nil {
@@ -110,7 +110,9 @@ func (s *Store) markers(kind string) ([]Marker, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, Marker{Key: Key{c, comp}, ComponentPath: strings.TrimSpace(string(data))})
+			m := parseMarker(data)
+			m.Key = Key{c, comp}
+			out = append(out, m)
 		}
 	}
 	return out, nil

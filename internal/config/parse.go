@@ -285,8 +285,16 @@ func (p *parser) word(key string) (string, error) {
 			needsShell = true
 			b.WriteByte(p.advance())
 		case c == '$':
-			needsShell = needsShell || p.dollarExpands()
-			b.WriteByte(p.advance())
+			if !p.dollarExpands() {
+				b.WriteByte(p.advance())
+				continue
+			}
+			needsShell = true
+			text, err := p.expansion(key, line)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(text)
 		case strings.IndexByte("(;|&<>", c) >= 0:
 			return "", p.errorf(line, "unquoted %q in the value of %q; put the value in quotes", c, key)
 		default:
@@ -305,6 +313,39 @@ func (p *parser) dollarExpands() bool {
 	c := p.src[p.pos+1]
 	return c == '(' || c == '{' || c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') ||
 		('0' <= c && c <= '9') || strings.IndexByte("@*#?$!-", c) >= 0
+}
+
+// expansion consumes an unquoted $(…), ${…} or $name and returns its text.
+func (p *parser) expansion(key string, line int) (string, error) {
+	start := p.pos
+	p.pos++ // '$'
+	open, close := byte(0), byte(0)
+	switch p.peek() {
+	case '(':
+		open, close = '(', ')'
+	case '{':
+		open, close = '{', '}'
+	default:
+		p.pos++ // one-character name or first character of a name
+		for !p.eof() && (p.peek() == '_' || ('a' <= p.peek() && p.peek() <= 'z') || ('A' <= p.peek() && p.peek() <= 'Z') || ('0' <= p.peek() && p.peek() <= '9')) {
+			p.pos++
+		}
+		return string(p.src[start:p.pos]), nil
+	}
+	depth := 0
+	for !p.eof() {
+		c := p.advance()
+		switch c {
+		case open:
+			depth++
+		case close:
+			depth--
+			if depth == 0 {
+				return string(p.src[start:p.pos]), nil
+			}
+		}
+	}
+	return "", p.errorf(line, "unterminated $%c in the value of %q", open, key)
 }
 
 func (p *parser) doubleQuoted(key string, line int) (string, bool, error) {

@@ -53,10 +53,10 @@ esac
 // directory with the recorder, and a state directory.
 type fixture struct {
 	root, containers, components, nixStore, modules, state, log, recState string
-	stdout, stderr                                                         bytes.Buffer
-	report                                                                 *recReport
-	st                                                                     *store.Store
-	hash                                                                   int
+	stdout, stderr                                                        bytes.Buffer
+	report                                                                *recReport
+	st                                                                    *store.Store
+	hash                                                                  int
 }
 
 func newFixture(t *testing.T) *fixture {

@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -91,4 +92,36 @@ func checksumOf(path, want string) (string, error) {
 
 func isUpstreamChecksum(c string) bool {
 	return strings.HasPrefix(c, "sha256:") && len(c) == len("sha256:")+64
+}
+
+// ValidChecksum accepts the two checksum forms a store holds:
+// "sha256:<52 nixbase32>" (NAR hashes, written by this implementation) and
+// "sha256:<64 lowercase hex>" (written by upstream Dysnomia).
+func ValidChecksum(c string) error {
+	h, ok := strings.CutPrefix(c, "sha256:")
+	switch {
+	case !ok:
+		return fmt.Errorf("checksum %q: want sha256:<hash>", c)
+	case IsNARID(h):
+		return nil
+	case len(h) == 64 && strings.Trim(h, "0123456789abcdef") == "":
+		return nil
+	}
+	return fmt.Errorf("checksum %q: want sha256: and 52 nixbase32 or 64 hex digits", c)
+}
+
+// Checksum reads the stored checksum of sn; ok is false when there is none.
+func (s *Store) Checksum(sn Snapshot) (sum string, ok bool, err error) {
+	data, err := os.ReadFile(s.checksumFile(sn))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return strings.TrimSpace(string(data)), true, nil
+}
+
+func (s *Store) checksumFile(sn Snapshot) string {
+	return s.path("checksums", sn.Container, sn.Component, sn.ID)
 }

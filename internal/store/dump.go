@@ -47,7 +47,7 @@ func (d *Dump) Create(name string) (io.WriteCloser, error) {
 		return nil, err
 	}
 	stored := &countWriter{w: f}
-	enc, err := zstd.NewWriter(stored, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	enc, err := zstd.NewWriter(stored, EncoderOptions()...)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -55,6 +55,14 @@ func (d *Dump) Create(name string) (io.WriteCloser, error) {
 	df := &dumpFile{name: name + ".zst", f: f, stored: stored, enc: enc, progress: d.report.Progress(d.label, -1)}
 	d.files = append(d.files, df)
 	return df, nil
+}
+
+// EncoderOptions are the zstd settings of every payload file. The output for
+// a given input depends only on these and on the library version (not on
+// the encoder's concurrency, nor on how the input is split into writes),
+// which is what makes snapshot ids content addresses.
+func EncoderOptions() []zstd.EOption {
+	return []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault)}
 }
 
 func validFileName(name string) error {
@@ -128,4 +136,9 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// checksum is the NAR hash of the finished payload directory.
+func (d *Dump) checksum() (string, error) {
+	return NARHash(d.dir)
 }

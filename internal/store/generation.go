@@ -1,11 +1,13 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 )
 
 // Generation is one numbered entry of generations/<c>/<comp>.
@@ -15,38 +17,119 @@ type Generation struct {
 }
 
 // Generations lists a component's generations in numeric order. Entries that
-// are not numbered symlinks are ignored; a missing directory is no
-// generations.
+// are not numbered symlinks to a snapshot of this component are ignored (check
+// reports them); a missing directory is no generations.
 func (s *Store) Generations(k Key) ([]Generation, error) {
 	dir := s.path("generations", k.Container, k.Component)
-	names, err := readDirNames(dir)
+	nums, err := generationNumbers(dir)
 	if err != nil {
 		return nil, err
 	}
-	var gens []Generation
-	for _, name := range names {
-		n, err := strconv.Atoi(name)
-		if err != nil || n <= 0 || strconv.Itoa(n) != name {
-			continue
+	gens := make([]Generation, 0, len(nums))
+	for _, n := range nums {
+		if id, ok := s.generationTarget(k, dir, n); ok {
+			gens = append(gens, Generation{N: n, Snapshot: Snapshot{Key: k, ID: id}})
 		}
-		target, err := os.Readlink(filepath.Join(dir, name))
-		if err != nil {
-			continue
-		}
-		gens = append(gens, Generation{N: n, Snapshot: Snapshot{Key: k, ID: filepath.Base(target)}})
 	}
-	sort.Slice(gens, func(i, j int) bool { return gens[i].N < gens[j].N })
 	return gens, nil
 }
 
 // Latest returns the snapshot of the highest generation, and false when the
-// component has none.
+// component has none. It reads one link however many generations there are.
 func (s *Store) Latest(k Key) (Snapshot, bool, error) {
-	gens, err := s.Generations(k)
-	if err != nil || len(gens) == 0 {
-		return Snapshot{}, false, err
+	g, ok, err := s.LatestGeneration(k)
+	return g.Snapshot, ok, err
+}
+
+// LatestGeneration returns the highest generation, and false when the
+// component has none.
+func (s *Store) LatestGeneration(k Key) (Generation, bool, error) {
+	dir := s.path("generations", k.Container, k.Component)
+	nums, err := generationNumbers(dir)
+	if err != nil {
+		return Generation{}, false, err
 	}
-	return gens[len(gens)-1].Snapshot, true, nil
+	for i := len(nums) - 1; i >= 0; i-- {
+		if id, ok := s.generationTarget(k, dir, nums[i]); ok {
+			return Generation{N: nums[i], Snapshot: Snapshot{Key: k, ID: id}}, true, nil
+		}
+	}
+	return Generation{}, false, nil
+}
+
+// generationNumbers lists the numbered entries of a generations directory in
+// numeric order, without sorting the names first.
+func generationNumbers(dir string) ([]int, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		if os.IsNotExist(err) || isNotDir(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		if isNotDir(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	nums := make([]int, 0, len(names))
+	for _, name := range names {
+		if n, ok := parseGeneration(name); ok {
+			nums = append(nums, n)
+		}
+	}
+	sort.Ints(nums)
+	return nums, nil
+}
+
+// parseGeneration accepts canonical positive decimal numbers only ("7", not
+// "07" or "+7").
+func parseGeneration(name string) (int, bool) {
+	if name == "" || name[0] < '1' || name[0] > '9' || len(name) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(name); i++ {
+		if name[i] < '0' || name[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(name[i]-'0')
+	}
+	return n, true
+}
+
+// generationTarget reads generation n of k and returns the snapshot id it
+// points to, if it is a symlink of the expected shape.
+func (s *Store) generationTarget(k Key, dir string, n int) (string, bool) {
+	target, err := os.Readlink(filepath.Join(dir, strconv.Itoa(n)))
+	if err != nil {
+		return "", false
+	}
+	id, ok := parseGenerationTarget(k, target)
+	return id, ok
+}
+
+// generationLink is the target of a generation symlink to sn, relative to
+// the generations directory, as upstream writes it.
+func generationLink(sn Snapshot) string {
+	return "../../../snapshots/" + sn.Container + "/" + sn.Component + "/" + sn.ID
+}
+
+// parseGenerationTarget accepts "../../../snapshots/<c>/<comp>/<id>" for
+// this component, and returns the id.
+func parseGenerationTarget(k Key, target string) (string, bool) {
+	prefix := "../../../snapshots/" + k.Container + "/" + k.Component + "/"
+	if len(target) <= len(prefix) || target[:len(prefix)] != prefix {
+		return "", false
+	}
+	id := target[len(prefix):]
+	if ValidSegment(id) != nil {
+		return "", false
+	}
+	return id, true
 }
 
 // addGeneration links a new generation to sn unless the latest generation
@@ -54,27 +137,30 @@ func (s *Store) Latest(k Key) (Snapshot, bool, error) {
 // renamed into place, so a reader never sees a half-made generation. The
 // caller holds the lock.
 func (s *Store) addGeneration(sn Snapshot) (n int, added bool, err error) {
-	gens, err := s.Generations(sn.Key)
+	last, ok, err := s.LatestGeneration(sn.Key)
 	if err != nil {
 		return 0, false, err
 	}
-	last := 0
-	if len(gens) > 0 {
-		g := gens[len(gens)-1]
-		if g.Snapshot.ID == sn.ID {
-			return g.N, false, nil
-		}
-		last = g.N
+	if ok && last.Snapshot.ID == sn.ID {
+		return last.N, false, nil
 	}
 	dir := s.path("generations", sn.Container, sn.Component)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirAllSync(dir); err != nil {
 		return 0, false, err
 	}
-	n = last + 1
-	target := filepath.Join("..", "..", "..", "snapshots", sn.Container, sn.Component, sn.ID)
+	// Number after the highest numbered entry of any kind, so a broken
+	// entry is never overwritten.
+	nums, err := generationNumbers(dir)
+	if err != nil {
+		return 0, false, err
+	}
+	n = 1
+	if len(nums) > 0 {
+		n = nums[len(nums)-1] + 1
+	}
 	tmp := filepath.Join(dir, fmt.Sprintf(".tmp-%d-%d", n, os.Getpid()))
 	os.Remove(tmp)
-	if err := os.Symlink(target, tmp); err != nil {
+	if err := os.Symlink(generationLink(sn), tmp); err != nil {
 		return 0, false, err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, strconv.Itoa(n))); err != nil {
@@ -83,3 +169,5 @@ func (s *Store) addGeneration(sn Snapshot) (n int, added bool, err error) {
 	}
 	return n, true, syncDir(dir)
 }
+
+func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }

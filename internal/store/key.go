@@ -18,6 +18,7 @@ package store
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -76,4 +77,72 @@ func ParseRel(rel string) (Snapshot, error) {
 		}
 	}
 	return Snapshot{Key: Key{parts[0], parts[1]}, ID: parts[2]}, nil
+}
+
+// Selection picks components of the store: an empty Container or Component
+// matches every one.
+type Selection struct {
+	Container string
+	Component string
+}
+
+// Match reports whether k is selected.
+func (sel Selection) Match(k Key) bool {
+	return (sel.Container == "" || sel.Container == k.Container) &&
+		(sel.Component == "" || sel.Component == k.Component)
+}
+
+// Keys lists the selected components that have anything in the store
+// (generations, snapshots, checksums or metadata), sorted by container and
+// component. A missing state directory has none.
+func (s *Store) Keys(sel Selection) ([]Key, error) {
+	seen := map[Key]bool{}
+	for _, kind := range []string{"generations", "snapshots", "checksums", "metadata"} {
+		containers, err := readDirNames(s.path(kind))
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range containers {
+			if sel.Container != "" && c != sel.Container {
+				continue
+			}
+			comps, err := readDirNames(s.path(kind, c))
+			if err != nil {
+				return nil, err
+			}
+			for _, comp := range comps {
+				k := Key{c, comp}
+				if sel.Match(k) && k.Validate() == nil {
+					seen[k] = true
+				}
+			}
+		}
+	}
+	keys := make([]Key, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Container != keys[j].Container {
+			return keys[i].Container < keys[j].Container
+		}
+		return keys[i].Component < keys[j].Component
+	})
+	return keys, nil
+}
+
+// IsNARID reports whether id has the form of the ids this store gives: a
+// sha256 in nixbase32 (52 characters). Such an id is the snapshot's NAR hash,
+// so its checksum must be "sha256:"+id.
+func IsNARID(id string) bool {
+	if len(id) != 52 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' && c != 'e' && c != 'o' && c != 'u' && c != 't') {
+			return false
+		}
+	}
+	return true
 }

@@ -20,7 +20,18 @@ type Holder struct {
 }
 
 func (h Holder) String() string {
-	return fmt.Sprintf("pid %d on %s since %s (%s)", h.PID, h.Host, h.Time.Format(time.RFC3339), h.What)
+	s := fmt.Sprintf("pid %d on %s since %s (%s)", h.PID, h.Host, h.Time.Format(time.RFC3339), h.What)
+	if h.Stale() {
+		s += fmt.Sprintf(" [stale: process %d is gone; a process it started may still hold the lock]", h.PID)
+	}
+	return s
+}
+
+// Stale reports whether the recorded holder is a process of this host that
+// no longer exists.
+func (h Holder) Stale() bool {
+	host, _ := os.Hostname()
+	return h.PID > 0 && h.Host == host && !processAlive(h.PID)
 }
 
 // LockedError is returned when the store lock could not be taken in time.
@@ -40,7 +51,8 @@ func (e *LockedError) Error() string {
 // and telling the Reporter who holds it. The lock is an flock(2) on
 // <statedir>/lock, so it is released by the kernel when its holder dies: a
 // lock left by a killed process is never stale. The file's content names the
-// holder, for the messages of those who wait.
+// holder, for the messages of those who wait. The lock is not reentrant: a
+// process that holds it and asks again waits for itself.
 func (s *Store) Lock(ctx context.Context, what string) (unlock func(), err error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lock state directory: %w", err)
@@ -75,6 +87,11 @@ func (s *Store) Lock(ctx context.Context, what string) (unlock func(), err error
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+	if prev := readHolder(s.path("lock")); prev != nil && prev.PID != os.Getpid() {
+		// A holder that unlocks clears the file: this one died holding it.
+		s.Report.Warnf("the previous holder of the lock on %s, pid %d (%s), ended without releasing it; "+
+			"nothing it left half-done is visible, and `dysnomia snapshots gc` removes its leftovers", s.dir, prev.PID, prev.What)
 	}
 	host, _ := os.Hostname()
 	data, _ := json.Marshal(Holder{PID: os.Getpid(), Host: host, Time: time.Now().UTC().Truncate(time.Second), What: what})

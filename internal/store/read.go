@@ -34,16 +34,15 @@ type Payload struct {
 }
 
 // Read verifies snapshot sn against its checksum and opens it for reading.
-// A snapshot without a checksum file is read with a warning, as upstream
-// does; one whose content does not match is refused with an *IntegrityError.
+// A snapshot that is missing, or whose content does not match, is refused
+// with an *IntegrityError. A snapshot without a checksum file is read with a
+// warning, as upstream does (unless its id is a NAR hash, which is then
+// checked instead).
 func (s *Store) Read(ctx context.Context, sn Snapshot) (*Payload, error) {
-	dir := s.SnapshotDir(sn)
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("read snapshot %s: %w", sn.Rel(), err)
-	}
 	if err := s.Verify(sn); err != nil {
 		return nil, err
 	}
+	dir := s.SnapshotDir(sn)
 	p := &Payload{Snapshot: sn, Dir: dir, files: map[string]string{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
@@ -51,33 +50,99 @@ func (s *Store) Read(ctx context.Context, sn Snapshot) (*Payload, error) {
 		}
 		rel, _ := filepath.Rel(dir, path)
 		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			rel = filepath.Base(path)
+		}
 		p.files[logicalName(rel)] = rel
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot %s: %w", sn.Rel(), err)
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		// An upstream snapshot that is a single file.
+		p.Dir = filepath.Dir(dir)
+		p.files = map[string]string{logicalName(sn.ID): sn.ID}
+	}
 	return p, nil
 }
 
-// Verify checks snapshot sn against checksums/<c>/<comp>/<id>.
+// Verify checks snapshot sn against checksums/<c>/<comp>/<id>. It returns an
+// *IntegrityError when the snapshot is missing or does not match.
 func (s *Store) Verify(sn Snapshot) error {
-	want, err := os.ReadFile(s.path("checksums", sn.Container, sn.Component, sn.ID))
-	if errors.Is(err, fs.ErrNotExist) {
+	v := s.verify(sn)
+	switch {
+	case v.Missing:
+		return &IntegrityError{Problems: []string{fmt.Sprintf("snapshot %s is missing from %s", sn.Rel(), s.path("snapshots"))}}
+	case v.Err != nil:
+		return fmt.Errorf("verify snapshot %s: %w", sn.Rel(), v.Err)
+	case v.NoChecksum:
 		s.Report.Warnf("no checksum found for snapshot %s", sn.Rel())
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	got, err := checksumOf(s.SnapshotDir(sn), strings.TrimSpace(string(want)))
-	if err != nil {
-		return fmt.Errorf("verify snapshot %s: %w", sn.Rel(), err)
-	}
-	if got != strings.TrimSpace(string(want)) {
-		return &IntegrityError{Problems: []string{fmt.Sprintf("checksum mismatch for snapshot %s: have %s, want %s", sn.Rel(), got, strings.TrimSpace(string(want)))}}
+	case v.Have != v.Want:
+		return &IntegrityError{Problems: []string{v.String()}}
 	}
 	return nil
+}
+
+// Verdict is the outcome of verifying one snapshot.
+type Verdict struct {
+	Snapshot
+	Missing    bool   // the snapshot directory does not exist
+	NoChecksum bool   // no checksum file, and the id is not a NAR hash: nothing to verify against
+	Have, Want string // computed and expected checksums
+	Err        error  // the snapshot could not be read
+}
+
+// OK reports whether the snapshot verified (or could not be verified for
+// lack of a checksum, which upstream treats as a warning).
+func (v Verdict) OK() bool { return !v.Missing && v.Err == nil && v.Have == v.Want }
+
+func (v Verdict) String() string {
+	switch {
+	case v.Missing:
+		return fmt.Sprintf("snapshot %s is missing", v.Rel())
+	case v.Err != nil:
+		return fmt.Sprintf("snapshot %s cannot be read: %v", v.Rel(), v.Err)
+	case v.NoChecksum:
+		return fmt.Sprintf("no checksum found for snapshot %s", v.Rel())
+	case v.Have != v.Want:
+		return fmt.Sprintf("checksum mismatch for snapshot %s: have %s, want %s", v.Rel(), v.Have, v.Want)
+	}
+	return fmt.Sprintf("snapshot %s is intact", v.Rel())
+}
+
+func (s *Store) verify(sn Snapshot) Verdict {
+	v := Verdict{Snapshot: sn}
+	if err := sn.Key.Validate(); err != nil {
+		v.Err = err
+		return v
+	}
+	if err := ValidSegment(sn.ID); err != nil {
+		v.Err = err
+		return v
+	}
+	if _, err := os.Lstat(s.SnapshotDir(sn)); errors.Is(err, fs.ErrNotExist) {
+		v.Missing = true
+		return v
+	} else if err != nil {
+		v.Err = err
+		return v
+	}
+	want, ok, err := s.Checksum(sn)
+	if err != nil {
+		v.Err = err
+		return v
+	}
+	if !ok {
+		if !IsNARID(sn.ID) {
+			v.NoChecksum = true
+			return v
+		}
+		want = "sha256:" + sn.ID
+	}
+	v.Want = want
+	v.Have, v.Err = checksumOf(s.SnapshotDir(sn), want)
+	return v
 }
 
 // logicalName strips a compression suffix: "dump.sql.zst" and "dump.sql.xz"

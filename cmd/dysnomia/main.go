@@ -46,16 +46,17 @@ const exitCodesHelp = `Exit status: 0 success; 1 error (bad usage, missing conta
 type CLI struct {
 	Globals
 
-	Activate       ActivityCmd `cmd:"" help:"Bring a component into service (create its state if needed)."`
-	Deactivate     ActivityCmd `cmd:"" help:"Take a component out of service; its state is kept until collect-garbage."`
-	Lock           ActivityCmd `cmd:"" help:"Ask a component to quiesce before an upgrade; fails if it refuses."`
-	Unlock         ActivityCmd `cmd:"" help:"Release a lock taken with lock."`
-	Snapshot       ActivityCmd `cmd:"" help:"Capture the component's state in the snapshot store."`
-	Restore        RestoreCmd  `cmd:"" help:"Put back the latest (or a named) snapshot of the component."`
-	CollectGarbage ActivityCmd `cmd:"" name:"collect-garbage" help:"Delete the state of a deactivated component."`
-	Shell          ShellCmd    `cmd:"" help:"Start a shell set up for the component (psql environment, properties, …)."`
-	Version        VersionCmd  `cmd:"" help:"Print the version."`
-	Modules        ModulesCmd  `cmd:"" help:"List the built-in module types."`
+	Activate       ActivityCmd   `cmd:"" help:"Bring a component into service (create its state if needed)."`
+	Deactivate     ActivityCmd   `cmd:"" help:"Take a component out of service; its state is kept until collect-garbage."`
+	Lock           ActivityCmd   `cmd:"" help:"Ask a component to quiesce before an upgrade; fails if it refuses."`
+	Unlock         ActivityCmd   `cmd:"" help:"Release a lock taken with lock."`
+	Snapshot       ActivityCmd   `cmd:"" help:"Capture the component's state in the snapshot store."`
+	Restore        RestoreCmd    `cmd:"" help:"Put back the latest (or a named) snapshot of the component."`
+	CollectGarbage ActivityCmd   `cmd:"" name:"collect-garbage" help:"Delete the state of a deactivated component."`
+	Shell          ShellCmd      `cmd:"" help:"Start a shell set up for the component (psql environment, properties, …)."`
+	Version        VersionCmd    `cmd:"" help:"Print the version."`
+	Modules        ModulesCmd    `cmd:"" help:"List the built-in module types."`
+	Containers     ContainersCmd `cmd:"" help:"Operate on every configured container and component (upstream dysnomia-containers): list, deploy, snapshot, restore, generate-expr, …"`
 }
 
 // Globals are flags every subcommand accepts.

@@ -96,6 +96,7 @@ func TestActivateFailingScriptLeavesNothing(t *testing.T) {
 	if err == nil {
 		t.Fatal("activate succeeded with a failing init script")
 	}
+	t.Logf("error: %v", err)
 	for _, want := range []string{`database "act-fail"`, "mysql-databases/02-bad.sql", "at line 3", "nosuchtable"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)

@@ -132,7 +132,7 @@ func toolError(cmd *exec.Cmd, err error, stderr *tailBuffer) error {
 	if err == nil {
 		return nil
 	}
-	msg := strings.TrimSpace(stderr.String())
+	msg := condense(stderr.String())
 	name := filepath.Base(cmd.Path)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -163,3 +163,30 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) String() string { return t.b.String() }
+
+// condense shortens the client's report of a failed statement, which
+// frames the statement in dashed lines before the ERROR line, to the ERROR
+// line followed by the start of the statement. Other messages are kept.
+func condense(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	var errs, stmt []string
+	inStmt := false
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "--------------"):
+			inStmt = !inStmt
+		case inStmt:
+			stmt = append(stmt, strings.TrimSpace(l))
+		case strings.HasPrefix(l, "ERROR "):
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) == 0 {
+		return strings.TrimSpace(msg)
+	}
+	out := strings.Join(errs, "; ")
+	if s := strings.Join(stmt, " "); s != "" {
+		out += " (in: " + truncate(s, 120) + ")"
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -113,7 +114,7 @@ func load(ctx context.Context, req *module.Request, s settings, payload loader, 
 	if err != nil {
 		return err
 	}
-	g := &guardReader{r: r}
+	g := newGuardReader(r)
 	err = run(cmd, g)
 	if g.err != nil {
 		return g.err // the client's complaint about the cut-off input is noise
@@ -174,46 +175,85 @@ func charsetClause(ctx context.Context, q queryer, name string) (string, error) 
 // guardReader passes a dump through and stops it at a statement that would
 // leave the work database: a dump made with --databases or
 // --all-databases switches databases with USE and would overwrite the
-// live database (or others) directly.
+// live database (or others) directly. It looks at the start of every line.
 type guardReader struct {
-	r       io.Reader
+	br      *bufio.Reader
+	midLine bool // the data read so far ends inside a line
 	line    int
-	midLine bool // the previous read ended inside a line
 	err     error
 }
 
-var switchers = [][]byte{[]byte("USE "), []byte("CREATE DATABASE"), []byte("DROP DATABASE"), []byte("/*!40000 DROP DATABASE"), []byte("CREATE SCHEMA"), []byte("DROP SCHEMA")}
+func newGuardReader(r io.Reader) *guardReader {
+	return &guardReader{br: bufio.NewReaderSize(r, 1<<20)}
+}
+
+var switchers = [][]byte{[]byte("USE "), []byte("USE\t"), []byte("CREATE DATABASE"), []byte("DROP DATABASE"),
+	[]byte("/*!40000 DROP DATABASE"), []byte("CREATE SCHEMA"), []byte("DROP SCHEMA")}
+
+// headLen is enough of a line's start to compare it with every switcher.
+const headLen = 24
 
 func (g *guardReader) Read(p []byte) (int, error) {
 	if g.err != nil {
 		return 0, g.err
 	}
-	n, err := g.r.Read(p)
-	buf := p[:n]
-	for i := 0; i < len(buf); {
+	if g.br.Buffered() < headLen {
+		g.br.Peek(headLen) // top up; errors surface below
+	}
+	avail := g.br.Buffered()
+	if avail == 0 {
+		_, err := g.br.Peek(1)
+		return 0, err
+	}
+	buf, _ := g.br.Peek(min(len(p), avail))
+	n := 0
+scan:
+	for n < len(buf) {
 		if !g.midLine {
-			g.line++
-			rest := buf[i:]
-			for _, s := range switchers {
-				if len(rest) >= len(s) && bytes.EqualFold(rest[:len(s)], s) {
-					end := bytes.IndexByte(rest, '\n')
-					if end < 0 {
-						end = len(rest)
-					}
-					g.err = fmt.Errorf("the dump changes databases at line %d (%q): it was not made by this module or upstream's; refusing to load it", g.line, truncate(string(rest[:end]), 80))
-					return 0, g.err
-				}
+			var head []byte
+			switch {
+			case n == 0:
+				head, _ = g.br.Peek(min(avail, headLen))
+			case len(buf)-n >= headLen:
+				head = buf[n : n+headLen]
 			}
-		}
-		nl := bytes.IndexByte(buf[i:], '\n')
-		if nl < 0 {
+			if head == nil {
+				break scan // decide in the next Read, with more data at hand
+			}
+			g.line++
+			if err := g.check(head); err != nil {
+				g.err = err
+				break
+			}
 			g.midLine = true
+		}
+		i := bytes.IndexByte(buf[n:], '\n')
+		if i < 0 {
+			n = len(buf)
 			break
 		}
+		n += i + 1
 		g.midLine = false
-		i += nl + 1
 	}
-	return n, err
+	copy(p, buf[:n])
+	g.br.Discard(n)
+	if n == 0 && g.err != nil {
+		return 0, g.err
+	}
+	return n, nil
+}
+
+func (g *guardReader) check(head []byte) error {
+	for _, s := range switchers {
+		if len(head) >= len(s) && bytes.EqualFold(head[:len(s)], s) {
+			line := head
+			if i := bytes.IndexByte(line, '\n'); i >= 0 {
+				line = line[:i]
+			}
+			return fmt.Errorf("the dump changes databases at line %d (%q…): it was not made by this module or upstream's; refusing to load it", g.line, line)
+		}
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

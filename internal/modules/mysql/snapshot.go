@@ -118,13 +118,16 @@ func (f *trailerFilter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Close writes what is held, unless it is the trailer line.
+// Close writes what is held, except a last line that is the trailer.
 func (f *trailerFilter) Close() error {
-	if i := bytes.IndexByte(f.held, '\n'); bytes.HasPrefix(f.held, trailer) && (i < 0 || i == len(f.held)-1) {
-		f.held = nil
-		return nil
-	}
-	_, err := f.w.Write(f.held)
+	held := f.held
 	f.held = nil
+	// The last line starts after the last newline that is not the
+	// final byte.
+	start := bytes.LastIndexByte(bytes.TrimSuffix(held, []byte{'\n'}), '\n') + 1
+	if bytes.HasPrefix(held[start:], trailer) {
+		held = held[:start]
+	}
+	_, err := f.w.Write(held)
 	return err
 }

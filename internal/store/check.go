@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -279,30 +280,38 @@ func (s *Store) Repair(ctx context.Context, sel Selection) (*RepairResult, error
 	}
 	defer unlock()
 	res := &RepairResult{Removed: []string{}}
-	report, err := s.scan(ctx, sel, false, nil)
-	if err != nil {
-		return res, fmt.Errorf("repair: %w", err)
-	}
-	dirs := map[string]bool{}
-	for _, f := range report.Repairable() {
-		p := s.path(filepath.FromSlash(f.Path))
-		if f.Kind == KindStray && strings.HasPrefix(f.Path, "tmp/") {
-			err = removeTemp(p)
-		} else {
-			err = removeIfExists(p)
-		}
+	// Removing a dangling link can leave its snapshot's records without an
+	// owner, so look again until nothing is left to do.
+	for round := 0; round < 3; round++ {
+		report, err := s.scan(ctx, sel, false, nil)
 		if err != nil {
 			return res, fmt.Errorf("repair: %w", err)
 		}
-		if f.Kind == KindDangling {
-			s.Report.Infof("removed generation %d of %s: its snapshot %s is missing", f.Generation, filepath.Dir(f.Snapshot), f.Snapshot)
+		todo := report.Repairable()
+		if len(todo) == 0 {
+			break
 		}
-		dirs[filepath.Dir(p)] = true
-		res.Removed = append(res.Removed, f.Path)
-	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil && !os.IsNotExist(err) {
-			return res, fmt.Errorf("repair: %w", err)
+		dirs := map[string]bool{}
+		for _, f := range todo {
+			p := s.path(filepath.FromSlash(f.Path))
+			if f.Kind == KindStray && strings.HasPrefix(f.Path, "tmp/") {
+				err = removeTemp(p)
+			} else {
+				err = removeIfExists(p)
+			}
+			if err != nil {
+				return res, fmt.Errorf("repair: %w", err)
+			}
+			if f.Kind == KindDangling {
+				s.Report.Infof("removed generation %d of %s: its snapshot %s is missing", f.Generation, path.Dir(f.Snapshot), f.Snapshot)
+			}
+			dirs[filepath.Dir(p)] = true
+			res.Removed = append(res.Removed, f.Path)
+		}
+		for d := range dirs {
+			if err := syncDir(d); err != nil && !os.IsNotExist(err) {
+				return res, fmt.Errorf("repair: %w", err)
+			}
 		}
 	}
 	return res, nil

@@ -42,6 +42,8 @@ func runChild(role string) int {
 			return 1
 		}
 		return 0
+	case "exit":
+		return 3
 	}
 	fmt.Fprintln(os.Stderr, "unknown child role", role)
 	return 2

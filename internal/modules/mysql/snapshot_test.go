@@ -239,7 +239,7 @@ CREATE TABLE ledger (id INT PRIMARY KEY AUTO_INCREMENT, amount BIGINT, pad CHAR(
 			if err != nil {
 				return
 			}
-			_, err1 := tx.Exec("INSERT INTO "+quoteIdent(e.name)+".ledger (amount, pad) VALUES (7, 'w')")
+			_, err1 := tx.Exec("INSERT INTO " + quoteIdent(e.name) + ".ledger (amount, pad) VALUES (7, 'w')")
 			_, err2 := tx.Exec("UPDATE " + quoteIdent(e.name) + ".account SET balance = balance - 7 WHERE id = 1")
 			if err1 != nil || err2 != nil || tx.Commit() != nil {
 				tx.Rollback()

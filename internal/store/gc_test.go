@@ -164,4 +164,3 @@ func deadPID(t *testing.T) int {
 	}
 	return cmd.Process.Pid
 }
-

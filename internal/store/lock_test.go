@@ -147,7 +147,9 @@ type recorder struct {
 }
 
 func (r *recorder) Infof(format string, args ...any) { r.add(fmt.Sprintf(format, args...)) }
-func (r *recorder) Warnf(format string, args ...any) { r.add("warning: " + fmt.Sprintf(format, args...)) }
+func (r *recorder) Warnf(format string, args ...any) {
+	r.add("warning: " + fmt.Sprintf(format, args...))
+}
 func (r *recorder) Progress(string, int64) ui.Counter { return ui.Discard.Progress("", 0) }
 func (r *recorder) add(s string) {
 	r.mu.Lock()

@@ -176,6 +176,7 @@ var containersOptions = []getopt.Option{
 	{Long: "deploy"}, {Long: "snapshot"}, {Long: "restore"}, {Long: "collect-garbage"},
 	{Long: "container", Short: 'C', HasArg: true},
 	{Short: 'y'},
+	{Long: "json"}, {Long: "dry-run"}, // this implementation's additions
 	{Long: "help", Short: 'h'},
 	{Long: "version", Short: 'v'},
 }
@@ -194,9 +195,13 @@ func translateContainers(args []string) ([]string, error) {
 		return nil, fmt.Errorf("dysnomia-containers: %w", err)
 	}
 	var action, operation, container string
-	var yes, haveContainer bool
+	var yes, haveContainer, jsonOut, dryRun bool
 	for _, p := range parsed {
 		switch p.Name {
+		case "json":
+			jsonOut = true
+		case "dry-run":
+			dryRun = true
 		case "help":
 			return []string{"containers", "--help"}, nil
 		case "version":
@@ -223,6 +228,12 @@ func translateContainers(args []string) ([]string, error) {
 	}
 	if yes && action == "restore" {
 		out = append(out, "--yes")
+	}
+	if dryRun {
+		out = append(out, "--dry-run")
+	}
+	if jsonOut {
+		out = append(out, "--json")
 	}
 	return out, nil
 }

@@ -62,6 +62,8 @@ func TestTranslate(t *testing.T) {
 		{"dysnomia-containers", []string{"--collect-garbage", "-C", "c"}, []string{"containers", "collect-garbage", "--container=c"}},
 		{"dysnomia-containers", []string{"--generate-expr", "-C", "ignored"}, []string{"containers", "generate-expr"}},
 		{"dysnomia-containers", []string{"--generate-dot"}, []string{"containers", "generate-dot"}},
+		{"dysnomia-containers", []string{"--deploy", "--dry-run", "--json"}, []string{"containers", "deploy", "--dry-run", "--json"}},
+		{"dysnomia-containers", []string{"--query-available-components", "--json", "-C", "c"}, []string{"containers", "available", "--container=c", "--json"}},
 		{"dysnomia-containers", []string{"-v"}, []string{"version"}},
 	}
 	for _, tt := range tests {

@@ -43,7 +43,9 @@
 //     db.sqlite. The output of VACUUM INTO depends only on the content, not
 //     on the file's history; the one header field that counts schema changes
 //     (the schema cookie) is set to 1, so that unchanged data gives the same
-//     snapshot id and adds no generation.
+//     snapshot id and adds no generation. (The header also records the
+//     SQLite library version, so a new version of the driver makes one new
+//     generation of unchanged data.)
 //   - restore: verify the snapshot (checksum, then PRAGMA integrity_check on
 //     a decompressed copy next to the database). If the database file exists,
 //     copy the verified copy into it with SQLite's online backup, which is one
@@ -55,6 +57,11 @@
 //   - lock, unlock: nothing to do: SQLite has no sessions to fence off, and
 //     every write of this module is a transaction.
 //   - shell: the session gets SQLITE_DATABASE, the path of the database file.
+//
+// Work files live next to the database, named .<comp>.sqlite.<work>-<random>
+// (work is init, snapshot or restore), and are removed when the activity
+// ends; the snapshot and restore copies need as much free space as the
+// database.
 package sqlite
 
 import (

@@ -153,6 +153,19 @@ func TestJournalModeProperty(t *testing.T) {
 			if !strings.EqualFold(got, mode) {
 				t.Errorf("journal mode = %s, want %s", got, mode)
 			}
+
+			// A restore into a missing file gives it the journal mode too
+			// (snapshots are always in rollback mode).
+			e.must(module.Snapshot, comp)
+			e.must(module.Deactivate, comp)
+			e.must(module.CollectGarbage, comp)
+			e.must(module.Restore, comp)
+			if err := e.open(comp).QueryRow("PRAGMA journal_mode").Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.EqualFold(got, mode) {
+				t.Errorf("journal mode after restore = %s, want %s", got, mode)
+			}
 		})
 	}
 }

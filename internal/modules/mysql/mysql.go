@@ -58,8 +58,15 @@
 //     the component is running (they hold a MariaDB named lock); with the
 //     server down it succeeds, as nothing can be running. unlock does
 //     nothing.
-//   - shell: prints how to reach the database and sets MYSQL_UNIX_PORT, so
-//     that a plain `mariadb <database>` connects to the container's server.
+//   - shell: prints the mariadb command line that reaches the database (with
+//     the socket and the account) and sets MYSQL_UNIX_PORT for the session.
+//
+// # Privileges
+//
+// The account needs all privileges on the component's database, and for
+// restore on the work databases, named "dysnomia-restore-…" and
+// "dysnomia-replaced-…" (GRANT ALL ON `dysnomia-%`.* …). root over the
+// socket has them.
 package mysql
 
 import (

@@ -11,8 +11,8 @@ import (
 func shellHelp(req *module.Request) error {
 	socket := req.Property("mysqlSocket", DefaultSocket)
 	user := req.Property("mysqlUsername", loginName())
-	fmt.Fprintf(req.Stderr, "MariaDB database %q on socket %s (MYSQL_UNIX_PORT is set to it).\n", req.Component.Name, socket)
-	fmt.Fprintf(req.Stderr, "Connect with:\n  mariadb --user=%s %s\n", shellQuote(user), shellQuote(req.Component.Name))
+	fmt.Fprintf(req.Stderr, "MariaDB database %q on socket %s.\n", req.Component.Name, socket)
+	fmt.Fprintf(req.Stderr, "Connect with:\n  mariadb --socket=%s --user=%s %s\n", shellQuote(socket), shellQuote(user), shellQuote(req.Component.Name))
 	switch {
 	case req.Property("mysqlPasswordFile", "") != "":
 		fmt.Fprintf(req.Stderr, "and add --password to type the password kept in %s.\n", req.Property("mysqlPasswordFile", ""))
@@ -22,8 +22,10 @@ func shellHelp(req *module.Request) error {
 	return nil
 }
 
-// ShellEnv implements module.ShellEnviron: the socket for the mariadb
-// client. The password is not exported: the session's environment would
+// ShellEnv implements module.ShellEnviron: MYSQL_UNIX_PORT names the socket
+// for the mariadb client (an option file that sets the socket, such as
+// Debian's /etc/mysql/my.cnf, takes precedence; the help shows the full
+// command). The password is not exported: the session's environment would
 // show it to anything the session runs.
 func (Module) ShellEnv(req *module.Request) ([]string, error) {
 	return []string{"MYSQL_UNIX_PORT=" + req.Property("mysqlSocket", DefaultSocket)}, nil

@@ -188,4 +188,3 @@ func TestOptionValue(t *testing.T) {
 		}
 	}
 }
-

@@ -1,0 +1,274 @@
+package postgresql
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/ui"
+)
+
+// tempNames are the names a restore of db uses: the fresh database being
+// loaded, and the old database while it is being swapped out. They are
+// derived from db's name, so that an interrupted restore is recognised.
+func tempNames(db string) (fresh, aside string) {
+	sum := sha256.Sum256([]byte(db))
+	h := hex.EncodeToString(sum[:8])
+	return "dysnomia-restore-" + h, "dysnomia-aside-" + h
+}
+
+func (m Module) restore(ctx context.Context, req *module.Request, ss *session) error {
+	name := req.Component.Name
+	sn, ok, err := req.RestoreTarget()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		req.Report.Infof("restore %s: no snapshot of %s; nothing to restore", name, req.Key())
+		return nil
+	}
+	// Read verifies the snapshot's checksum before anything is touched.
+	payload, err := req.Store.Read(ctx, sn)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	var load func(ctx context.Context, db string) error
+	switch {
+	case payload.Has(dumpName):
+		load = func(ctx context.Context, db string) error { return ss.pgRestore(ctx, req, payload, db) }
+	case payload.Has(upstreamDumpName):
+		load = func(ctx context.Context, db string) error { return ss.psqlRestore(ctx, req, payload, db) }
+	default:
+		return fmt.Errorf("restore %s: snapshot %s holds neither %s nor %s (files: %v)", name, sn.Rel(), dumpName, upstreamDumpName, payload.Files())
+	}
+
+	conn, err := ss.wait(ctx, req.Report, maintenanceDB(name))
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	defer conn.Close(context.Background())
+	ok, err = lockRestore(ctx, conn, name, false)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	if !ok {
+		return fmt.Errorf("restore %s: another restore or a snapshot of database %q is in progress", name, name)
+	}
+	if err := recoverSwap(ctx, req, conn, name); err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	old, err := lookupDB(ctx, conn, name)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	fresh, aside := tempNames(name)
+	if err := dropDatabase(ctx, conn, fresh); err != nil {
+		return fmt.Errorf("restore %s: drop leftover database %q: %w", name, fresh, err)
+	}
+
+	// The fresh database copies the old one's owner, encoding and locale;
+	// without an old one, the configured owner and encoding.
+	q := "create database " + ident(fresh) + " template template0"
+	owner := ss.Owner
+	if old.Exists {
+		owner = old.Owner
+		q += " " + old.Create
+	} else if ss.Encoding != "" {
+		q += " encoding " + literal(ss.Encoding)
+	}
+	q += " owner " + ident(owner)
+	if _, err := conn.Exec(ctx, q); err != nil {
+		return fmt.Errorf("restore %s: create database %q: %w", name, fresh, err)
+	}
+	req.Report.Infof("restoring %s into a new database", sn.Rel())
+	if err := load(ctx, fresh); err != nil {
+		dropDatabase(context.Background(), conn, fresh)
+		return fmt.Errorf("restore %s from %s: %w; database %q is unchanged", name, sn.Rel(), err, name)
+	}
+	if err := swap(ctx, req, conn, name, fresh, aside, old.Exists); err != nil {
+		dropDatabase(context.Background(), conn, fresh)
+		return fmt.Errorf("restore %s: %w; database %q is unchanged", name, err, name)
+	}
+	req.Report.Infof("restored database %q from %s", name, sn.Rel())
+	return nil
+}
+
+// swap puts the fresh database in place of name: the old one stops taking
+// connections, its sessions are ended, it is renamed aside, the fresh one
+// takes its name, and the old one is dropped. Until the fresh database has
+// the name, every failure puts the old one back.
+func swap(ctx context.Context, req *module.Request, conn *pgx.Conn, name, fresh, aside string, oldExists bool) error {
+	if oldExists {
+		if _, err := conn.Exec(ctx, "alter database "+ident(name)+" with allow_connections false"); err != nil {
+			return fmt.Errorf("close database %q to new connections: %w", name, err)
+		}
+		var err error
+		for attempt := 0; attempt < 5; attempt++ {
+			if err = terminate(ctx, conn, name); err != nil {
+				break
+			}
+			if _, err = conn.Exec(ctx, "alter database "+ident(name)+" rename to "+ident(aside)); err == nil || !inUse(err) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if err != nil {
+			conn.Exec(context.Background(), "alter database "+ident(name)+" with allow_connections true")
+			return fmt.Errorf("move database %q aside: %w", name, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "alter database "+ident(fresh)+" rename to "+ident(name)); err != nil {
+		if oldExists {
+			bctx := context.Background()
+			if _, berr := conn.Exec(bctx, "alter database "+ident(aside)+" rename to "+ident(name)); berr != nil {
+				return fmt.Errorf("rename the restored database: %w; putting the old one back failed too, it is now called %q: %v", err, aside, berr)
+			}
+			conn.Exec(bctx, "alter database "+ident(name)+" with allow_connections true")
+		}
+		return fmt.Errorf("rename the restored database: %w", err)
+	}
+	if oldExists {
+		if err := dropDatabase(ctx, conn, aside); err != nil {
+			req.Report.Warnf("restore %s: the previous database is kept as %q: dropping it failed: %v", name, aside, err)
+		}
+	}
+	return nil
+}
+
+// recoverSwap repairs what an interrupted restore left: an old database
+// moved aside while name is missing is put back; one moved aside after the
+// restored database took the name is dropped, as the restore would have.
+func recoverSwap(ctx context.Context, req *module.Request, conn *pgx.Conn, name string) error {
+	_, aside := tempNames(name)
+	a, err := lookupDB(ctx, conn, aside)
+	if err != nil || !a.Exists {
+		return err
+	}
+	cur, err := lookupDB(ctx, conn, name)
+	if err != nil {
+		return err
+	}
+	if cur.Exists {
+		req.Report.Warnf("dropping %q, the database %q had before an interrupted restore", aside, name)
+		return dropDatabase(ctx, conn, aside)
+	}
+	req.Report.Warnf("putting back database %q from %q, where an interrupted restore left it", name, aside)
+	if _, err := conn.Exec(ctx, "alter database "+ident(aside)+" rename to "+ident(name)); err != nil {
+		return fmt.Errorf("put back database %q from %q: %w", name, aside, err)
+	}
+	_, err = conn.Exec(ctx, "alter database "+ident(name)+" with allow_connections true")
+	return err
+}
+
+// pgRestore loads a custom-format archive into db with pg_restore, stopping
+// at the first error. With postgresqlRestoreJobs > 1 the archive is first
+// decompressed to a temporary file, because parallel jobs need a seekable
+// archive; otherwise it streams through a pipe.
+func (ss *session) pgRestore(ctx context.Context, req *module.Request, payload *store.Payload, db string) error {
+	r, err := payload.Open(dumpName)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	src := countingReader(r, req.Report, "restore "+payload.Rel())
+	defer src.Close()
+
+	args := []string{"--exit-on-error", dbArg(db)}
+	var stdin io.Reader = src
+	if ss.RestoreJobs > 1 {
+		file, cleanup, err := ss.spool(src)
+		if err != nil {
+			return fmt.Errorf("decompress %s for parallel restore: %w", dumpName, err)
+		}
+		defer cleanup()
+		args = append(args, "--jobs="+strconv.Itoa(ss.RestoreJobs), file)
+		stdin = nil
+	}
+	cmd, stderr, err := ss.tool(ctx, req.Env, "pg_restore", args...)
+	if err != nil {
+		return err
+	}
+	cmd.Stdin = stdin
+	if err := cmd.Run(); err != nil {
+		return runErr("pg_restore", err, stderr.String())
+	}
+	return nil
+}
+
+// psqlRestore loads an upstream plain-SQL dump into db with psql, stopping
+// at the first error.
+func (ss *session) psqlRestore(ctx context.Context, req *module.Request, payload *store.Payload, db string) error {
+	r, err := payload.Open(upstreamDumpName)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	src := countingReader(r, req.Report, "restore "+payload.Rel())
+	defer src.Close()
+	cmd, stderr, err := ss.tool(ctx, req.Env, "psql", "-X", "-q", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", dbArg(db), "-f", "-")
+	if err != nil {
+		return err
+	}
+	cmd.Env = append(cmd.Env, "PGOPTIONS=-c client_min_messages=warning")
+	cmd.Stdin = src
+	if err := cmd.Run(); err != nil {
+		return runErr("psql", err, stderr.String())
+	}
+	return nil
+}
+
+// spool writes r to a file in a private temporary directory readable by the
+// OS user the programs run as.
+func (ss *session) spool(r io.Reader) (path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "dysnomia-pg-restore-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	path = filepath.Join(dir, dumpName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_, err = io.Copy(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil && ss.id.Switches() {
+		if err = os.Chown(dir, ss.id.UID, ss.id.GID); err == nil {
+			err = os.Chown(path, ss.id.UID, ss.id.GID)
+		}
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return path, cleanup, nil
+}
+
+// progressReader counts what is read for the reporter's progress display.
+type progressReader struct {
+	r io.Reader
+	c ui.Counter
+}
+
+func countingReader(r io.Reader, rep ui.Reporter, label string) *progressReader {
+	return &progressReader{r: r, c: rep.Progress(label, -1)}
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.c.Add(int64(n))
+	return n, err
+}
+
+func (p *progressReader) Close() error { p.c.Close(); return nil }

@@ -57,19 +57,33 @@ type InstalledSnapshot struct {
 }
 
 // Install verifies every incoming payload against its checksum, and only if
-// all of them match, installs them under one hold of the store lock and
-// then runs the generation step for gens in order (a generation is added for
-// a snapshot unless the latest generation of its component already points
-// to it). Snapshots in gens must be in the store or among in.
+// all of them match, installs them under one hold of the store lock. Then
+// it appends gens, a generation history (oldest first; components may be
+// interleaved), to each component's generations: the longest beginning of
+// the history that the component's generations already end with is
+// skipped, and so is a snapshot equal to the latest generation (upstream's
+// generation step). Appending one snapshot is therefore exactly the
+// generation step, and installing the same history twice adds nothing the
+// second time. Snapshots in gens must be in the store or among in.
 //
 // A snapshot already in the store is left alone when its content is
 // identical; a stored copy that fails its own checksum is replaced; a
 // different, intact snapshot with the same id is an error. On an error
 // nothing of in becomes visible unless it was installed before the error.
 func (s *Store) Install(ctx context.Context, what string, in []Incoming, gens []Snapshot) (*InstallResult, error) {
+	incoming := map[Snapshot]bool{}
 	for _, inc := range in {
 		if err := inc.Validate(); err != nil {
 			return nil, err
+		}
+		if incoming[inc.Snapshot] {
+			return nil, fmt.Errorf("snapshot %s: given twice", inc.Rel())
+		}
+		incoming[inc.Snapshot] = true
+		// Make the payload durable before it can become visible, and
+		// check it against its checksum.
+		if err := syncTree(inc.Dir); err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w", inc.Rel(), err)
 		}
 		if err := verifyIncoming(inc); err != nil {
 			return nil, err
@@ -88,6 +102,16 @@ func (s *Store) Install(ctx context.Context, what string, in []Incoming, gens []
 		return nil, err
 	}
 	defer unlock()
+	for _, g := range gens {
+		if incoming[g] {
+			continue
+		}
+		if ok, err := exists(s.SnapshotDir(g)); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, fmt.Errorf("add generation for %s: the snapshot is not in the store", g.Rel())
+		}
+	}
 	res := &InstallResult{}
 	for _, inc := range in {
 		st, err := s.install(inc)
@@ -96,18 +120,19 @@ func (s *Store) Install(ctx context.Context, what string, in []Incoming, gens []
 		}
 		res.Snapshots = append(res.Snapshots, InstalledSnapshot{Snapshot: inc.Snapshot, Checksum: inc.Checksum, Status: st})
 	}
+	var keys []Key
+	histories := map[Key][]Snapshot{}
 	for _, g := range gens {
-		if _, err := os.Lstat(s.SnapshotDir(g)); err != nil {
-			return res, fmt.Errorf("add generation for %s: the snapshot is not in the store", g.Rel())
+		if _, ok := histories[g.Key]; !ok {
+			keys = append(keys, g.Key)
 		}
+		histories[g.Key] = append(histories[g.Key], g)
 	}
-	for _, g := range gens {
-		n, added, err := s.addGeneration(g)
+	for _, k := range keys {
+		added, err := s.appendHistory(k, histories[k])
+		res.Generations = append(res.Generations, added...)
 		if err != nil {
-			return res, fmt.Errorf("add generation for %s: %w", g.Rel(), err)
-		}
-		if added {
-			res.Generations = append(res.Generations, Generation{N: n, Snapshot: g})
+			return res, fmt.Errorf("add generations for %s: %w", k, err)
 		}
 	}
 	return res, nil
@@ -225,4 +250,39 @@ func (s *Store) writeRecords(inc Incoming, overwrite bool) error {
 		return s.writeMetadata(inc.Snapshot, inc.Metadata)
 	}
 	return nil
+}
+
+// appendHistory adds generations for the part of hist that the component's
+// generations do not already end with. The caller holds the lock.
+func (s *Store) appendHistory(k Key, hist []Snapshot) ([]Generation, error) {
+	have, err := s.Generations(k)
+	if err != nil {
+		return nil, err
+	}
+	overlap := 0
+	for n := min(len(have), len(hist)); n > 0; n-- {
+		tail := have[len(have)-n:]
+		match := true
+		for i := range n {
+			if tail[i].Snapshot != hist[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			overlap = n
+			break
+		}
+	}
+	var added []Generation
+	for _, sn := range hist[overlap:] {
+		n, ok, err := s.addGeneration(sn)
+		if err != nil {
+			return added, err
+		}
+		if ok {
+			added = append(added, Generation{N: n, Snapshot: sn})
+		}
+	}
+	return added, nil
 }

@@ -250,7 +250,10 @@ func TestContainersScenario(t *testing.T) {
 func TestContainersRestorePrompt(t *testing.T) {
 	script, err := exec.LookPath("script")
 	if err != nil {
-		t.Skip("script(1) not installed (util-linux)")
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("script(1) is required under CI (Debian package bsdutils): %v", err)
+		}
+		t.Skip("script(1) not installed (Debian package bsdutils)")
 	}
 	m := newMachine(t)
 	MustRun(t, m.env, "dysnomia-containers", "--deploy", "-C", "rec")

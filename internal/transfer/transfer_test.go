@@ -180,7 +180,7 @@ func TestImportRefuses(t *testing.T) {
 		{"payload byte flipped", func(t *testing.T) []byte {
 			s := valid(t)
 			i := bytes.LastIndex(s, []byte("dump.sql.zst")) // the payload entry, not the metadata
-			s[i+len("dump.sql.zst")+500] ^= 0x01 // inside the compressed payload
+			s[i+len("dump.sql.zst")+500] ^= 0x01            // inside the compressed payload
 			return s
 		}, "checksum mismatch"},
 		{"no marker", func(t *testing.T) []byte {

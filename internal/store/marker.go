@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -106,6 +107,9 @@ func (s *Store) markers(kind string) ([]Marker, error) {
 			return nil, err
 		}
 		for _, comp := range comps {
+			if strings.HasPrefix(comp, ".tmp-") {
+				continue // a marker write interrupted by a crash
+			}
 			data, err := os.ReadFile(s.path(kind, c, comp))
 			if err != nil {
 				return nil, err

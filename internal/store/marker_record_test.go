@@ -66,3 +66,23 @@ func TestUpstreamEmptyMarker(t *testing.T) {
 		t.Error("RecordActive accepted a path with a newline")
 	}
 }
+
+// TestInterruptedMarkerWriteIsNoMarker: the temporary file of a marker write
+// that a crash interrupted is not a component.
+func TestInterruptedMarkerWriteIsNoMarker(t *testing.T) {
+	dir := t.TempDir()
+	s := Open(dir)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.RecordActive(Key{"c", "web"}, "/nix/store/x-web", "fileset"))
+	must(os.WriteFile(filepath.Join(dir, "activated", "c", ".tmp-web-123"), []byte("/nix/store/x-w"), 0o644))
+	got, err := s.Activated()
+	must(err)
+	if len(got) != 1 || got[0].Component != "web" {
+		t.Errorf("activated = %+v, want only c/web", got)
+	}
+}

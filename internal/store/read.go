@@ -111,6 +111,9 @@ func (v Verdict) String() string {
 	return fmt.Sprintf("snapshot %s is intact", v.Rel())
 }
 
+// Inspect verifies sn and returns the verdict, without warning or failing.
+func (s *Store) Inspect(sn Snapshot) Verdict { return s.verify(sn) }
+
 func (s *Store) verify(sn Snapshot) Verdict {
 	v := Verdict{Snapshot: sn}
 	if err := sn.Key.Validate(); err != nil {

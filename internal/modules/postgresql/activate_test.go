@@ -93,17 +93,12 @@ func TestActivateFailingScript(t *testing.T) {
 // TestActivateScriptsReadableByEveryone: scripts under a world-readable
 // path (like the Nix store) are used in place, not copied.
 func TestActivateScriptsReadableByEveryone(t *testing.T) {
-	root, err := os.MkdirTemp("", "dysnomia-pg-public-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	os.Chmod(root, 0o755)
+	root := publicDir(t)
 	f := newFixture(t, "public", nil)
 	f.comp.Path = filepath.Join(root, "component")
 	writeScripts(t, f.comp.Path, map[string]string{"a.sql": "create table t (x int);\nselect broken;\n"})
 	f.dropAtEnd()
-	err = f.run(module.Activate)
+	err := f.run(module.Activate)
 	if err == nil {
 		t.Fatal("activate succeeded with a failing init script")
 	}

@@ -139,3 +139,18 @@ func (f *fixture) dropAtEnd() {
 var helloWorld = map[string]string{
 	"testdb.sql": "create table test (msg text not null);\ninsert into test values ('Hello world');\n",
 }
+
+// publicDir is a temporary directory every user may read and search (the
+// server's OS user runs programs from it); t.TempDir's parent is private.
+func publicDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "dysnomia-pg-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -28,13 +28,6 @@ func (m Module) snapshot(ctx context.Context, req *module.Request, ss *session) 
 		return fmt.Errorf("snapshot %s: %w", name, err)
 	}
 	defer conn.Close(context.Background())
-	info, err := lookupDB(ctx, conn, name)
-	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", name, err)
-	}
-	if !info.Exists {
-		return fmt.Errorf("snapshot %s: database %q does not exist on PostgreSQL at %s", name, name, ss.where())
-	}
 	// Hold the shared lock for the whole dump: a restore of this database
 	// cannot start meanwhile, and one running now makes us stop.
 	ok, err := lockRestore(ctx, conn, name, true)
@@ -43,6 +36,13 @@ func (m Module) snapshot(ctx context.Context, req *module.Request, ss *session) 
 	}
 	if !ok {
 		return fmt.Errorf("snapshot %s: a restore of database %q is in progress", name, name)
+	}
+	info, err := lookupDB(ctx, conn, name)
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", name, err)
+	}
+	if !info.Exists {
+		return fmt.Errorf("snapshot %s: database %q does not exist on PostgreSQL at %s", name, name, ss.where())
 	}
 
 	committed, err := req.Store.Commit(ctx, req.Key(), store.Meta{Module: ModuleType}, func(d *store.Dump) error {

@@ -59,7 +59,8 @@ type Server struct {
 	OS        *peer.Identity
 	Auth      string // local authentication method: "peer" or "trust"
 
-	cmd     *exec.Cmd
+	mu      sync.Mutex
+	cmd     *exec.Cmd // nil while halted
 	logFile string
 	waitErr chan error
 	once    sync.Once
@@ -76,6 +77,9 @@ type Options struct {
 	Durable bool
 	// Settings are extra postgresql.conf settings.
 	Settings map[string]string
+	// HBA are pg_hba.conf lines put before the generated ones, e.g.
+	// "local all app scram-sha-256".
+	HBA []string
 }
 
 var (
@@ -290,21 +294,40 @@ func (s *Server) start(opts Options) error {
 		return err
 	}
 
+	if len(opts.HBA) > 0 {
+		hba := filepath.Join(s.DataDir, "pg_hba.conf")
+		old, err := os.ReadFile(hba)
+		if err != nil {
+			return err
+		}
+		data := strings.Join(opts.HBA, "\n") + "\n" + string(old)
+		if err := os.WriteFile(hba, []byte(data), 0o600); err != nil {
+			return err
+		}
+	}
+	return s.run()
+}
+
+// run starts the postgres process and waits until it accepts connections.
+func (s *Server) run() error {
 	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	s.cmd = s.command("postgres", "-D", s.DataDir)
-	s.cmd.Stdout, s.cmd.Stderr = log, log
+	cmd := s.command("postgres", "-D", s.DataDir)
+	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group: a ^C to the test does not reach the server
 	// before Stop asks it to shut down.
-	s.cmd.SysProcAttr.Setpgid = true
-	if err := s.cmd.Start(); err != nil {
+	cmd.SysProcAttr.Setpgid = true
+	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
-	s.waitErr = make(chan error, 1)
-	go func() { s.waitErr <- s.cmd.Wait() }()
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	s.mu.Lock()
+	s.cmd, s.waitErr = cmd, waitErr
+	s.mu.Unlock()
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -313,8 +336,8 @@ func (s *Server) start(opts Options) error {
 			return nil
 		}
 		select {
-		case err := <-s.waitErr:
-			s.waitErr <- err
+		case err := <-waitErr:
+			waitErr <- err
 			return fmt.Errorf("postgres exited: %v\n%s", err, s.LogTail())
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -452,24 +475,50 @@ func (s *Server) LogTail() string {
 // removes its directory. It is safe to call more than once.
 func (s *Server) Stop() error {
 	s.once.Do(func() {
-		if s.cmd != nil && s.cmd.Process != nil {
-			s.cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case <-s.waitErr:
-			case <-time.After(30 * time.Second):
-				s.cmd.Process.Signal(syscall.SIGQUIT)
-				select {
-				case <-s.waitErr:
-				case <-time.After(10 * time.Second):
-					s.cmd.Process.Kill()
-					<-s.waitErr
-					s.stopErr = fmt.Errorf("postgres in %s did not shut down; killed", s.DataDir)
-				}
-			}
-		}
+		s.stopErr = s.shutdown()
 		s.cleanup()
 	})
 	return s.stopErr
+}
+
+// Halt shuts the server down and keeps its files, so that Resume can start
+// it again at the same socket: for tests of clients waiting for a server.
+func (s *Server) Halt() error { return s.shutdown() }
+
+// Resume starts a halted server again.
+func (s *Server) Resume() error {
+	s.mu.Lock()
+	running := s.cmd != nil
+	s.mu.Unlock()
+	if running {
+		return fmt.Errorf("pgtest: server in %s is running", s.DataDir)
+	}
+	return s.run()
+}
+
+func (s *Server) shutdown() error {
+	s.mu.Lock()
+	cmd, waitErr := s.cmd, s.waitErr
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return nil
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-waitErr:
+		return nil
+	case <-time.After(30 * time.Second):
+	}
+	cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-waitErr:
+		return nil
+	case <-time.After(10 * time.Second):
+	}
+	cmd.Process.Kill()
+	<-waitErr
+	return fmt.Errorf("postgres in %s did not shut down; killed", s.DataDir)
 }
 
 func (s *Server) cleanup() {

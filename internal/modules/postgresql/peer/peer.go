@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package peer connects to a PostgreSQL server's Unix socket with the
 // identity of another operating-system user, so that the server's peer
 // authentication (SO_PEERCRED) sees that user.

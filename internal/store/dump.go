@@ -35,6 +35,18 @@ type FileInfo struct {
 // without "..") and returns a writer that compresses into name+".zst". The
 // writer must be closed; closing flushes and syncs the file.
 func (d *Dump) Create(name string) (io.WriteCloser, error) {
+	return d.create(name, EncoderOptions())
+}
+
+// CreateFast is Create with zstd's fastest level (FastEncoderOptions), for
+// dumps whose producer competes with the compressor for the same cores, as a
+// database dump tool and its server do. On SQL dumps it compresses about as
+// well as the default level with two thirds of the CPU time.
+func (d *Dump) CreateFast(name string) (io.WriteCloser, error) {
+	return d.create(name, FastEncoderOptions())
+}
+
+func (d *Dump) create(name string, opts []zstd.EOption) (io.WriteCloser, error) {
 	if err := validFileName(name); err != nil {
 		return nil, err
 	}
@@ -47,7 +59,7 @@ func (d *Dump) Create(name string) (io.WriteCloser, error) {
 		return nil, err
 	}
 	stored := &countWriter{w: f}
-	enc, err := zstd.NewWriter(stored, EncoderOptions()...)
+	enc, err := zstd.NewWriter(stored, opts...)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -63,6 +75,12 @@ func (d *Dump) Create(name string) (io.WriteCloser, error) {
 // which is what makes snapshot ids content addresses.
 func EncoderOptions() []zstd.EOption {
 	return []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault)}
+}
+
+// FastEncoderOptions are the zstd settings of CreateFast; like
+// EncoderOptions, their output depends only on them and the library version.
+func FastEncoderOptions() []zstd.EOption {
+	return []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest)}
 }
 
 func validFileName(name string) error {

@@ -1,0 +1,220 @@
+// Command mysql measures the mysql-database snapshot against its practical
+// limit, in one run on one throwaway server: the time of a plain
+// `mariadb-dump … > file` of the same database (the same options the module
+// uses), and the time of the module's snapshot activity (the same dump,
+// streamed through zstd into the snapshot store, fsynced, hashed and
+// committed). It prints both, and their ratio; the goal is ≤ 1.15.
+//
+// Run it with:
+//
+//	go run ./bench/mysql                 # a ~500 MB dump, 3 rounds
+//	go run ./bench/mysql -mb 100 -rounds 5
+//
+// It needs mariadb-server and mariadb-client, and writes the database and
+// the dumps under $TMPDIR.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	"github.com/dysnomia-go/dysnomia/internal/config"
+	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
+	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/testutil/mysqltest"
+	"github.com/dysnomia-go/dysnomia/internal/ui"
+)
+
+func main() {
+	mb := flag.Int("mb", 500, "approximate size of the dump in MB")
+	rounds := flag.Int("rounds", 3, "measurements of each side (the median counts)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/mysql:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*mb, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/mysql:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+const dbName = "benchdb"
+
+func run(mb, rounds int) error {
+	bins, err := mysqltest.FindBinaries()
+	if err != nil {
+		return err
+	}
+	srv, err := mysqltest.Launch(mysqltest.Options{BufferPool: "1G"})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	work, err := os.MkdirTemp("", "bench-mysql-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	fmt.Printf("filling database %q (~%d MB of dump)…\n", dbName, mb)
+	t0 := time.Now()
+	if err := fill(srv, mb); err != nil {
+		return err
+	}
+	fmt.Printf("filled in %s\n", time.Since(t0).Round(time.Second))
+
+	plainFile := filepath.Join(work, "plain.sql")
+	plain := func() (time.Duration, error) {
+		f, err := os.Create(plainFile)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		cmd := exec.Command(bins.Dump, "--no-defaults", "--socket="+srv.Socket, "--user=root",
+			"--single-transaction", "--quick", "--skip-dump-date", "--", dbName)
+		cmd.Stdout, cmd.Stderr = f, os.Stderr
+		start := time.Now()
+		err = cmd.Run()
+		return time.Since(start), err
+	}
+	var ours func() (time.Duration, error)
+	var lastStore string
+	comp := filepath.Join(work, dbName)
+	if err := os.Mkdir(comp, 0o755); err != nil {
+		return err
+	}
+	ours = func() (time.Duration, error) {
+		// A fresh store each round: every round does the full commit.
+		if lastStore != "" {
+			os.RemoveAll(lastStore)
+		}
+		lastStore, _ = os.MkdirTemp(work, "state-")
+		var props config.Properties
+		props.Set(config.Property{Key: "mysqlSocket", Values: []string{srv.Socket}})
+		req := &module.Request{
+			Activity:  module.Snapshot,
+			Component: module.Component{Name: dbName, Path: comp},
+			Container: module.Container{Name: mysql.Type, Arg: mysql.Type, Type: mysql.Type, Properties: props},
+			Store:     store.Open(lastStore),
+			Env:       os.Environ(),
+			Stdout:    os.Stdout, Stderr: os.Stderr,
+			Report: ui.Discard,
+		}
+		start := time.Now()
+		err := mysql.Module{}.Run(context.Background(), req)
+		return time.Since(start), err
+	}
+
+	// Warm the buffer pool and the page cache once, unmeasured.
+	if _, err := plain(); err != nil {
+		return fmt.Errorf("plain dump: %w", err)
+	}
+	var tp, to []time.Duration
+	for i := 0; i < rounds; i++ {
+		d, err := plain()
+		if err != nil {
+			return fmt.Errorf("plain dump: %w", err)
+		}
+		tp = append(tp, d)
+		d, err = ours()
+		if err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		to = append(to, d)
+		fmt.Printf("round %d: plain mariadb-dump %.2fs, dysnomia snapshot %.2fs\n", i+1, tp[i].Seconds(), to[i].Seconds())
+	}
+	fi, err := os.Stat(plainFile)
+	if err != nil {
+		return err
+	}
+	stored, err := dirSize(filepath.Join(lastStore, "snapshots"))
+	if err != nil {
+		return err
+	}
+	mp, mo := median(tp), median(to)
+	fmt.Printf("\ndump size %.0f MB, stored snapshot %.0f MB (zstd)\n", float64(fi.Size())/1e6, float64(stored)/1e6)
+	fmt.Printf("plain mariadb-dump > file: median %.2fs (%.0f MB/s)\n", mp.Seconds(), float64(fi.Size())/1e6/mp.Seconds())
+	fmt.Printf("dysnomia snapshot:         median %.2fs (%.0f MB/s)\n", mo.Seconds(), float64(fi.Size())/1e6/mo.Seconds())
+	ratio := mo.Seconds() / mp.Seconds()
+	verdict := "met"
+	if ratio > 1.15 {
+		verdict = "MISSED"
+	}
+	fmt.Printf("ratio snapshot/plain: %.3f (goal ≤ 1.15: %s)\n", ratio, verdict)
+	return nil
+}
+
+// fill creates the benchmark table: rows of mixed columns whose dump is
+// about mb megabytes, compressible roughly like real data (hex digests,
+// repeated words, numbers, dates).
+func fill(srv *mysqltest.Server, mb int) error {
+	db := srv.DB()
+	stmts := []string{
+		"CREATE DATABASE " + dbName,
+		`CREATE TABLE ` + dbName + `.orders (
+			id INT PRIMARY KEY,
+			customer INT NOT NULL,
+			amount DECIMAL(12,2) NOT NULL,
+			created DATETIME NOT NULL,
+			status VARCHAR(16) NOT NULL,
+			token CHAR(32) NOT NULL,
+			note VARCHAR(255),
+			KEY (customer)
+		) ENGINE=InnoDB`,
+	}
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	// A dumped row is about 172 bytes.
+	rows := mb * 1000 * 1000 / 172
+	const batch = 200000
+	for start := 1; start <= rows; start += batch {
+		end := min(start+batch-1, rows)
+		q := fmt.Sprintf(`INSERT INTO %s.orders
+			SELECT seq, seq %% 50000, ROUND(RAND(seq) * 1000, 2),
+			       '2020-01-01' + INTERVAL (seq %% 100000) MINUTE,
+			       ELT(1 + seq %% 4, 'new', 'paid', 'shipped', 'returned'),
+			       MD5(seq),
+			       CONCAT('order ', seq, ' for customer ', seq %% 50000, ': ', REPEAT(SUBSTR(MD5(seq * 7), 1, 8 + seq %% 16), 1 + seq %% 5))
+			FROM %s.seq_%d_to_%d`, dbName, dbName, start, end)
+		if _, err := db.Exec(q); err != nil {
+			return fmt.Errorf("fill: %w", err)
+		}
+	}
+	return nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return err
+	})
+	return n, err
+}

@@ -227,6 +227,9 @@ func (s *Server) start(bins Binaries, opt Options) error {
 	}
 }
 
+// PID is the server process's id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 func (s *Server) logTail() string {
 	data, _ := os.ReadFile(s.LogFile)
 	if len(data) > 4000 {

@@ -150,7 +150,10 @@ func run(gens, dumpMiB, n, reps int) error {
 			rep+1, lim.Round(time.Millisecond), limSync.Round(time.Millisecond), commit.Round(time.Millisecond), fill.Round(time.Millisecond), c.ID)
 		os.RemoveAll(cs.Dir())
 	}
-	best := func(ds []time.Duration) time.Duration { sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] }); return ds[0] }
+	best := func(ds []time.Duration) time.Duration {
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[0]
+	}
 	commit, limit, limitSync := best(commits), best(limits), best(limitsSync)
 	mibs := float64(dumpMiB) / commit.Seconds()
 	fmt.Printf("commit of %d MiB (%d MiB compressed): best %v (%.0f MiB/s of dump)\n", dumpMiB, compressed>>20, commit.Round(time.Millisecond), mibs)

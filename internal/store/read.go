@@ -43,26 +43,26 @@ func (s *Store) Read(ctx context.Context, sn Snapshot) (*Payload, error) {
 		return nil, err
 	}
 	dir := s.SnapshotDir(sn)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot %s: %w", sn.Rel(), err)
+	}
+	if !fi.IsDir() {
+		// An upstream snapshot that is a single file.
+		return &Payload{Snapshot: sn, Dir: filepath.Dir(dir), files: map[string]string{logicalName(sn.ID): sn.ID}}, nil
+	}
 	p := &Payload{Snapshot: sn, Dir: dir, files: map[string]string{}}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
 		rel = filepath.ToSlash(rel)
-		if rel == "." {
-			rel = filepath.Base(path)
-		}
 		p.files[logicalName(rel)] = rel
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot %s: %w", sn.Rel(), err)
-	}
-	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-		// An upstream snapshot that is a single file.
-		p.Dir = filepath.Dir(dir)
-		p.files = map[string]string{logicalName(sn.ID): sn.ID}
 	}
 	return p, nil
 }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/store"
@@ -71,17 +74,24 @@ func snapshot(ctx context.Context, req *module.Request, s settings) error {
 // dump runs the dump tool with its output streamed through the trailer
 // filter into w.
 func dump(cmd *exec.Cmd, w io.Writer) error {
-	out, err := cmd.StdoutPipe()
+	r, pw, err := os.Pipe()
 	if err != nil {
 		return err
 	}
+	defer r.Close()
+	// A larger pipe means fewer wake-ups of the tool and of this process.
+	unix.FcntlInt(r.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 	var stderr tailBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		return toolError(cmd, err, &stderr)
 	}
 	f := &trailerFilter{w: w}
-	_, cerr := io.CopyBuffer(f, out, make([]byte, 1<<20))
+	// onlyReader hides (*os.File).WriteTo, which would copy through a
+	// small buffer of its own.
+	_, cerr := io.CopyBuffer(f, onlyReader{r}, make([]byte, 1<<20))
 	if cerr == nil {
 		cerr = f.Close()
 	}
@@ -94,42 +104,66 @@ func dump(cmd *exec.Cmd, w io.Writer) error {
 	return toolError(cmd, cmd.Wait(), &stderr)
 }
 
+type onlyReader struct{ io.Reader }
+
 // trailerFilter passes a dump through, except a last line starting with
-// "-- Dump completed": with a date it would make every dump unique. It
-// holds back the last line until Close.
+// "-- Dump completed": with a date it would make every dump unique. That
+// line is short, so only the last tailKeep bytes are held back until Close.
 type trailerFilter struct {
-	w    io.Writer
-	held []byte // the last (possibly incomplete) line
+	w       io.Writer
+	held    []byte // the last bytes written, at most tailKeep
+	flushed bool   // bytes before held were written
 }
 
 var trailer = []byte("-- Dump completed")
 
+// tailKeep bounds the trailer line the filter recognises; upstream's and
+// ours are about 40 bytes.
+const tailKeep = 256
+
 func (f *trailerFilter) Write(p []byte) (int, error) {
-	f.held = append(f.held, p...)
-	end := bytes.LastIndexByte(f.held, '\n') // end of the last complete line
-	if end < 0 {
-		return len(p), nil
+	n := len(p)
+	if len(f.held)+len(p) <= tailKeep {
+		f.held = append(f.held, p...)
+		return n, nil
 	}
-	start := bytes.LastIndexByte(f.held[:end], '\n') + 1 // its start
-	if start > 0 {
-		if _, err := f.w.Write(f.held[:start]); err != nil {
+	if len(p) >= tailKeep {
+		if err := f.out(f.held); err != nil {
 			return 0, err
 		}
-		f.held = append(f.held[:0], f.held[start:]...)
+		if err := f.out(p[:len(p)-tailKeep]); err != nil {
+			return 0, err
+		}
+		f.held = append(f.held[:0], p[len(p)-tailKeep:]...)
+		return n, nil
 	}
-	return len(p), nil
+	k := len(f.held) + len(p) - tailKeep
+	if err := f.out(f.held[:k]); err != nil {
+		return 0, err
+	}
+	f.held = append(f.held[:copy(f.held, f.held[k:])], p...)
+	return n, nil
+}
+
+func (f *trailerFilter) out(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	f.flushed = true
+	_, err := f.w.Write(b)
+	return err
 }
 
 // Close writes what is held, except a last line that is the trailer.
 func (f *trailerFilter) Close() error {
 	held := f.held
 	f.held = nil
-	// The last line starts after the last newline that is not the
-	// final byte.
-	start := bytes.LastIndexByte(bytes.TrimSuffix(held, []byte{'\n'}), '\n') + 1
-	if bytes.HasPrefix(held[start:], trailer) {
-		held = held[:start]
+	// The last line starts after the last newline that is not the final
+	// byte; if there is none in held, it starts before held (and is too
+	// long to be the trailer) unless nothing was written before.
+	i := bytes.LastIndexByte(bytes.TrimSuffix(held, []byte{'\n'}), '\n')
+	if (i >= 0 || !f.flushed) && bytes.HasPrefix(held[i+1:], trailer) {
+		held = held[:i+1]
 	}
-	_, err := f.w.Write(held)
-	return err
+	return f.out(held)
 }

@@ -26,6 +26,9 @@ func TestTrailerFilter(t *testing.T) {
 		{"trailer text not last", "-- Dump completed\nINSERT 1;\n", "-- Dump completed\nINSERT 1;\n"},
 		{"last line without newline", "a;\nb", "a;\nb"},
 		{"empty", "", ""},
+		{"only the trailer", "-- Dump completed\n", ""},
+		{"long last line with the trailer text inside", "a;\n" + strings.Repeat("z", 300) + "-- Dump completed\n", "a;\n" + strings.Repeat("z", 300) + "-- Dump completed\n"},
+		{"long last line starting like the trailer", "a;\n-- Dump completed" + strings.Repeat("z", 300) + "\n", "a;\n-- Dump completed" + strings.Repeat("z", 300) + "\n"},
 		{"long lines", strings.Repeat("x", 5000) + "\n" + strings.Repeat("y", 7000) + "\n-- Dump completed on x\n",
 			strings.Repeat("x", 5000) + "\n" + strings.Repeat("y", 7000) + "\n"},
 	} {

@@ -95,10 +95,16 @@ package postgresql
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/ui"
 )
+
+// maxNameLen is PostgreSQL's limit for identifiers (NAMEDATALEN-1); longer
+// names would be truncated by the server and then not found by exact name.
+const maxNameLen = 63
 
 // Module implements module.Module and module.ShellEnviron.
 type Module struct{}
@@ -121,6 +127,9 @@ func (m Module) Run(ctx context.Context, req *module.Request) error {
 	case module.Activate, module.Snapshot, module.Restore, module.CollectGarbage, module.Lock:
 	default:
 		return nil
+	}
+	if n := req.Component.Name; len(n) > maxNameLen || strings.ContainsRune(n, 0) {
+		return fmt.Errorf("%s %s: a PostgreSQL database name has at most %d bytes and no NUL", req.Activity, n, maxNameLen)
 	}
 	s, err := loadSettings(req)
 	if err != nil {

@@ -95,6 +95,7 @@ func (m Module) restore(ctx context.Context, req *module.Request, ss *session) e
 		dropDatabase(context.Background(), conn, fresh)
 		return fmt.Errorf("restore %s from %s: %w; database %q is unchanged", name, sn.Rel(), err, name)
 	}
+	req.Report.Infof("loaded %s; swapping databases", sn.Rel())
 	if err := swap(ctx, req, conn, name, fresh, aside, old.Exists); err != nil {
 		dropDatabase(context.Background(), conn, fresh)
 		return fmt.Errorf("restore %s: %w; database %q is unchanged", name, err, name)
@@ -108,6 +109,10 @@ func (m Module) restore(ctx context.Context, req *module.Request, ss *session) e
 // takes its name, and the old one is dropped. Until the fresh database has
 // the name, every failure puts the old one back.
 func swap(ctx context.Context, req *module.Request, conn *pgx.Conn, name, fresh, aside string, oldExists bool) error {
+	// The renames commit synchronously, flushing the load's WAL with them.
+	if _, err := conn.Exec(ctx, "set synchronous_commit to on"); err != nil {
+		return err
+	}
 	if oldExists {
 		if _, err := conn.Exec(ctx, "alter database "+ident(name)+" with allow_connections false"); err != nil {
 			return fmt.Errorf("close database %q to new connections: %w", name, err)
@@ -138,6 +143,7 @@ func swap(ctx context.Context, req *module.Request, conn *pgx.Conn, name, fresh,
 		return fmt.Errorf("rename the restored database: %w", err)
 	}
 	if oldExists {
+		req.Report.Infof("dropping the previous database %q", name)
 		if err := dropDatabase(ctx, conn, aside); err != nil {
 			req.Report.Warnf("restore %s: the previous database is kept as %q: dropping it failed: %v", name, aside, err)
 		}
@@ -170,6 +176,14 @@ func recoverSwap(ctx context.Context, req *module.Request, conn *pgx.Conn, name 
 	return err
 }
 
+// loadOptions are the session settings of the programs that load a
+// snapshot into the fresh database. Their commits need not wait for the WAL
+// flush: until the swap nothing depends on the fresh database (a crash
+// leaves only a temporary database, dropped by the next restore), and the
+// swap's own commit, which is synchronous, flushes the WAL up to it, so the
+// restored data is durable once it carries the name.
+const loadOptions = "-c synchronous_commit=off -c client_min_messages=warning"
+
 // pgRestore loads a custom-format archive into db with pg_restore, stopping
 // at the first error. With postgresqlRestoreJobs > 1 the archive is first
 // decompressed to a temporary file, because parallel jobs need a seekable
@@ -198,6 +212,7 @@ func (ss *session) pgRestore(ctx context.Context, req *module.Request, payload *
 	if err != nil {
 		return err
 	}
+	cmd.Env = append(cmd.Env, "PGOPTIONS="+loadOptions)
 	cmd.Stdin = stdin
 	if err := cmd.Run(); err != nil {
 		return runErr("pg_restore", err, stderr.String())
@@ -219,7 +234,7 @@ func (ss *session) psqlRestore(ctx context.Context, req *module.Request, payload
 	if err != nil {
 		return err
 	}
-	cmd.Env = append(cmd.Env, "PGOPTIONS=-c client_min_messages=warning")
+	cmd.Env = append(cmd.Env, "PGOPTIONS="+loadOptions)
 	cmd.Stdin = src
 	if err := cmd.Run(); err != nil {
 		return runErr("psql", err, stderr.String())

@@ -76,6 +76,18 @@ func TestSettingsErrors(t *testing.T) {
 	}
 }
 
+// TestLongName is refused before anything happens: the server would
+// truncate it.
+func TestLongName(t *testing.T) {
+	req := requestWith(nil)
+	req.Activity = module.Activate
+	req.Component.Name = strings.Repeat("n", 64)
+	err := Module{}.Run(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "at most 63 bytes") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
 func TestQuoting(t *testing.T) {
 	for in, want := range map[string]string{
 		`plain`:      `E'plain'`,

@@ -22,18 +22,22 @@ type Dump struct {
 	report ui.Reporter
 	label  string
 	files  []*dumpFile
+	pipe   *pipeHash
+	sum    string // the pipelined NAR hash, when it worked
 }
 
 // FileInfo describes one payload file.
 type FileInfo struct {
-	Name     string `json:"name"`     // as stored, e.g. "dump.pgdump.zst"
-	Size     int64  `json:"size"`     // bytes on disk
-	DumpSize int64  `json:"dumpSize"` // bytes the module wrote (before compression)
+	Name     string `json:"name"`            // as stored, e.g. "dump.pgdump.zst"
+	Size     int64  `json:"size"`            // bytes on disk, all parts together
+	DumpSize int64  `json:"dumpSize"`        // bytes the module wrote (before compression)
+	Parts    int    `json:"parts,omitempty"` // part files, when more than one (see partName)
 }
 
 // Create starts the payload file name (a slash-separated relative path
-// without "..") and returns a writer that compresses into name+".zst". The
-// writer must be closed; closing flushes and syncs the file.
+// without "..") and returns a writer that compresses into name+".zst"
+// (continued in name+".zst.000001", … beyond 64 MiB of compressed data). The
+// writer must be closed.
 func (d *Dump) Create(name string) (io.WriteCloser, error) {
 	return d.create(name, EncoderOptions())
 }
@@ -50,21 +54,22 @@ func (d *Dump) create(name string, opts []zstd.EOption) (io.WriteCloser, error) 
 	if err := validFileName(name); err != nil {
 		return nil, err
 	}
-	p := filepath.Join(d.dir, filepath.FromSlash(name)+".zst")
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if d.pipe == nil {
+		d.pipe = newPipeHash()
+	}
+	stored := &partWriter{dir: d.dir, name: name + ".zst", pipe: d.pipe}
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(d.dir, filepath.FromSlash(name))), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+	if err := stored.open(); err != nil {
 		return nil, err
 	}
-	stored := &countWriter{w: f}
 	enc, err := zstd.NewWriter(stored, opts...)
 	if err != nil {
-		f.Close()
+		stored.Close()
 		return nil, err
 	}
-	df := &dumpFile{name: name + ".zst", f: f, stored: stored, enc: enc, progress: d.report.Progress(d.label, -1)}
+	df := &dumpFile{name: name + ".zst", stored: stored, enc: enc, progress: d.report.Progress(d.label, -1)}
 	d.files = append(d.files, df)
 	return df, nil
 }
@@ -91,7 +96,8 @@ func validFileName(name string) error {
 	return nil
 }
 
-// close finishes every file; it reports files the module left open.
+// close finishes every file, and waits until all of them are synced and
+// hashed; it reports files the module left open.
 func (d *Dump) close() ([]FileInfo, error) {
 	var errs []error
 	var infos []FileInfo
@@ -103,15 +109,25 @@ func (d *Dump) close() ([]FileInfo, error) {
 		if f.err != nil {
 			errs = append(errs, f.err)
 		}
-		infos = append(infos, FileInfo{Name: f.name, Size: f.stored.n, DumpSize: f.raw})
+		fi := FileInfo{Name: f.name, Size: f.stored.total, DumpSize: f.raw}
+		if f.stored.part > 0 {
+			fi.Parts = f.stored.part + 1
+		}
+		infos = append(infos, fi)
+	}
+	if d.pipe != nil {
+		sum, err := d.pipe.finish()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sync payload: %w", err))
+		}
+		d.sum = sum
 	}
 	return infos, errors.Join(errs...)
 }
 
 type dumpFile struct {
 	name     string
-	f        *os.File
-	stored   *countWriter
+	stored   *partWriter
 	enc      *zstd.Encoder
 	progress ui.Counter
 	raw      int64
@@ -133,10 +149,7 @@ func (f *dumpFile) Close() error {
 	f.closed = true
 	f.progress.Close()
 	err := f.enc.Close()
-	if err == nil {
-		err = f.f.Sync()
-	}
-	if cerr := f.f.Close(); err == nil {
+	if cerr := f.stored.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -145,18 +158,75 @@ func (f *dumpFile) Close() error {
 	return f.err
 }
 
-type countWriter struct {
-	w io.Writer
-	n int64
+// partWriter writes a stream of compressed bytes into part files of at
+// most partSize bytes, handing each finished part to the pipelined hash
+// (which also syncs it).
+type partWriter struct {
+	dir, name string
+	pipe      *pipeHash
+	f         *os.File
+	part      int   // index of the part being written
+	n         int64 // bytes in the current part
+	total     int64
+	closed    bool
 }
 
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+func (w *partWriter) open() error {
+	p := filepath.Join(w.dir, filepath.FromSlash(partName(w.name, w.part)))
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	w.f, w.n = f, 0
+	return nil
 }
 
-// checksum is the NAR hash of the finished payload directory.
+// finishPart closes the current part and hands it over.
+func (w *partWriter) finishPart() error {
+	err := w.f.Close()
+	w.pipe.add(partName(w.name, w.part), w.f.Name(), w.n)
+	w.f = nil
+	return err
+}
+
+func (w *partWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		if w.n == partSize {
+			if err := w.finishPart(); err != nil {
+				return written, err
+			}
+			w.part++
+			if err := w.open(); err != nil {
+				return written, err
+			}
+		}
+		chunk := p[:min(int64(len(p)), partSize-w.n)]
+		n, err := w.f.Write(chunk)
+		written += n
+		w.n += int64(n)
+		w.total += int64(n)
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
+}
+
+func (w *partWriter) Close() error {
+	if w.closed || w.f == nil {
+		return nil
+	}
+	w.closed = true
+	return w.finishPart()
+}
+
+// checksum is the NAR hash of the finished payload directory: the one
+// computed while it was written when that worked, else hashed now.
 func (d *Dump) checksum() (string, error) {
+	if d.sum != "" {
+		return d.sum, nil
+	}
 	return NARHash(d.dir)
 }

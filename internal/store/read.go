@@ -30,7 +30,7 @@ func (e *IntegrityError) Error() string {
 type Payload struct {
 	Snapshot
 	Dir   string
-	files map[string]string // logical name -> file name on disk
+	files map[string][]string // logical name -> file names on disk (its parts, in order)
 }
 
 // Read verifies snapshot sn against its checksum and opens it for reading.
@@ -49,20 +49,39 @@ func (s *Store) Read(ctx context.Context, sn Snapshot) (*Payload, error) {
 	}
 	if !fi.IsDir() {
 		// An upstream snapshot that is a single file.
-		return &Payload{Snapshot: sn, Dir: filepath.Dir(dir), files: map[string]string{logicalName(sn.ID): sn.ID}}, nil
+		return &Payload{Snapshot: sn, Dir: filepath.Dir(dir), files: map[string][]string{logicalName(sn.ID): {sn.ID}}}, nil
 	}
-	p := &Payload{Snapshot: sn, Dir: dir, files: map[string]string{}}
+	p := &Payload{Snapshot: sn, Dir: dir, files: map[string][]string{}}
+	parts := map[string][]int{}
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
 		rel = filepath.ToSlash(rel)
-		p.files[logicalName(rel)] = rel
+		if base, i, ok := splitPart(rel); ok {
+			parts[base] = append(parts[base], i)
+			return nil
+		}
+		p.files[logicalName(rel)] = []string{rel}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot %s: %w", sn.Rel(), err)
+	}
+	for base, nums := range parts {
+		disks, ok := p.files[logicalName(base)]
+		if !ok || disks[0] != base {
+			return nil, fmt.Errorf("read snapshot %s: parts of %s without the file itself", sn.Rel(), base)
+		}
+		sort.Ints(nums)
+		for k, i := range nums {
+			if i != k+1 {
+				return nil, fmt.Errorf("read snapshot %s: part %d of %s is missing", sn.Rel(), k+1, base)
+			}
+			disks = append(disks, partName(base, i))
+		}
+		p.files[logicalName(base)] = disks
 	}
 	return p, nil
 }
@@ -179,31 +198,51 @@ func (p *Payload) Has(name string) bool {
 // Open opens a logical payload file, decompressing zstd (ours) or xz
 // (upstream's) transparently.
 func (p *Payload) Open(name string) (io.ReadCloser, error) {
-	disk, ok := p.files[name]
+	disks, ok := p.files[name]
 	if !ok {
 		return nil, fmt.Errorf("snapshot %s has no file %s", p.Rel(), name)
 	}
-	f, err := os.Open(filepath.Join(p.Dir, filepath.FromSlash(disk)))
-	if err != nil {
-		return nil, err
+	var files []*os.File
+	closeAll := func() error {
+		var err error
+		for _, f := range files {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		return err
 	}
-	switch {
-	case strings.HasSuffix(disk, ".zst"):
-		dec, err := zstd.NewReader(f)
+	readers := make([]io.Reader, 0, len(disks))
+	for _, disk := range disks {
+		f, err := os.Open(filepath.Join(p.Dir, filepath.FromSlash(disk)))
 		if err != nil {
-			f.Close()
+			closeAll()
 			return nil, err
 		}
-		return &readCloser{Reader: dec, close: func() error { dec.Close(); return f.Close() }}, nil
-	case strings.HasSuffix(disk, ".xz"):
-		dec, err := xz.NewReader(bufio.NewReaderSize(f, 1<<20))
+		files = append(files, f)
+		readers = append(readers, f)
+	}
+	var stored io.Reader = files[0]
+	if len(readers) > 1 {
+		stored = io.MultiReader(readers...)
+	}
+	switch disk := disks[0]; {
+	case strings.HasSuffix(disk, ".zst"):
+		dec, err := zstd.NewReader(stored)
 		if err != nil {
-			f.Close()
+			closeAll()
+			return nil, err
+		}
+		return &readCloser{Reader: dec, close: func() error { dec.Close(); return closeAll() }}, nil
+	case strings.HasSuffix(disk, ".xz"):
+		dec, err := xz.NewReader(bufio.NewReaderSize(stored, 1<<20))
+		if err != nil {
+			closeAll()
 			return nil, fmt.Errorf("open %s: %w", disk, err)
 		}
-		return &readCloser{Reader: dec, close: f.Close}, nil
+		return &readCloser{Reader: dec, close: closeAll}, nil
 	}
-	return f, nil
+	return &readCloser{Reader: stored, close: closeAll}, nil
 }
 
 type readCloser struct {

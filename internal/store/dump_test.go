@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The hash computed while the dump is written must be the NAR hash of the
+// finished directory, whatever the layout; and it must actually be
+// computed that way for the usual layouts (else the optimisation is dead).
+func TestDumpPipelinedHash(t *testing.T) {
+	defer func(old int64) { partSize = old }(partSize)
+	partSize = 4096
+	big := string(pgDumpLike(200 << 10)) // several parts at this part size
+
+	type file struct{ name, text string }
+	cases := []struct {
+		name       string
+		files      []file
+		interleave bool
+		pipelined  bool
+	}{
+		{"one small file", []file{{"dump.sql", "hello\n"}}, false, true},
+		{"one file in parts", []file{{"dump.sql", big}}, false, true},
+		{"files in name order", []file{{"a.sql", big}, {"b.sql", "b\n"}}, false, true},
+		{"files out of name order", []file{{"b.sql", "b\n"}, {"a.sql", big}}, false, false},
+		{"a name that sorts after the parts", []file{{"x", big}, {"x.zst.5", "y"}}, false, true},
+		{"nested file", []file{{"dir/x.sql", "x\n"}}, false, false},
+		{"files written at the same time", []file{{"a.sql", big}, {"b.sql", big}}, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			var d *Dump
+			c, err := s.Commit(context.Background(), testKey, Meta{}, func(dd *Dump) error {
+				d = dd
+				var ws []io.WriteCloser
+				for _, f := range tc.files {
+					w, err := dd.Create(f.name)
+					if err != nil {
+						return err
+					}
+					if !tc.interleave {
+						io.WriteString(w, f.text)
+						if err := w.Close(); err != nil {
+							return err
+						}
+						continue
+					}
+					ws = append(ws, w)
+				}
+				for i := 0; i < len(big); i += 1000 {
+					for j, w := range ws {
+						io.WriteString(w, tc.files[j].text[i:min(i+1000, len(tc.files[j].text))])
+					}
+				}
+				for _, w := range ws {
+					if err := w.Close(); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := NARHash(s.SnapshotDir(c.Snapshot))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Checksum != want {
+				t.Errorf("commit checksum %s, NAR hash of the directory %s", c.Checksum, want)
+			}
+			if got := d.sum != ""; got != tc.pipelined {
+				t.Errorf("hashed while writing: %v, want %v", got, tc.pipelined)
+			}
+			for _, f := range tc.files {
+				p, err := s.Read(context.Background(), c.Snapshot)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := p.Open(f.name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, _ := io.ReadAll(r)
+				r.Close()
+				if string(data) != f.text {
+					t.Errorf("%s reads back %d bytes, want %d", f.name, len(data), len(f.text))
+				}
+			}
+		})
+	}
+}
+
+func TestDumpParts(t *testing.T) {
+	defer func(old int64) { partSize = old }(partSize)
+	partSize = 4096
+	s := newStore(t)
+	text := string(pgDumpLike(300 << 10))
+	c := commitText(t, s, testKey, text)
+	dir := s.SnapshotDir(c.Snapshot)
+	names := entries(t, dir)
+	if len(names) < 3 || names[0] != "dump.sql.zst" || names[1] != "dump.sql.zst.000001" {
+		t.Fatalf("payload files %v", names)
+	}
+	var total int64
+	for i, n := range names {
+		fi, _ := os.Stat(filepath.Join(dir, n))
+		total += fi.Size()
+		if i < len(names)-1 && fi.Size() != partSize {
+			t.Errorf("part %s has %d bytes, want %d", n, fi.Size(), partSize)
+		}
+	}
+	md, _ := s.Metadata(c.Snapshot)
+	if diff := cmp.Diff([]FileInfo{{Name: "dump.sql.zst", Size: total, DumpSize: int64(len(text)), Parts: len(names)}}, md.Files); diff != "" {
+		t.Errorf("metadata files (-want +got):\n%s", diff)
+	}
+	if got := readText(t, s, c.Snapshot); got != text {
+		t.Errorf("read back %d bytes, want %d", len(got), len(text))
+	}
+	// Same data, same parts, same id.
+	if again := commitText(t, newStore(t), testKey, text); again.ID != c.ID {
+		t.Errorf("id %s, then %s", c.ID, again.ID)
+	}
+	// A missing part is damage, and Read refuses.
+	os.Remove(filepath.Join(dir, "dump.sql.zst.000001"))
+	if _, err := s.Read(context.Background(), c.Snapshot); !isIntegrity(err) {
+		t.Errorf("Read with a part missing: %v", err)
+	}
+}
+
+func TestPartNames(t *testing.T) {
+	for i, want := range []string{"d.zst", "d.zst.000001", "d.zst.000012"} {
+		n := []int{0, 1, 12}[i]
+		if got := partName("d.zst", n); got != want {
+			t.Errorf("partName(%d) = %q", n, got)
+		}
+		base, idx, ok := splitPart(want)
+		if (n > 0) != ok || (ok && (base != "d.zst" || idx != n)) {
+			t.Errorf("splitPart(%q) = %q, %d, %v", want, base, idx, ok)
+		}
+	}
+	for _, name := range []string{"d.zst.1", "d.sql.000001", "d.zst.00000a", "d.zst.000000", "d.zst.0000001"} {
+		if _, _, ok := splitPart(name); ok {
+			t.Errorf("splitPart(%q) accepted", name)
+		}
+	}
+	if !strings.HasPrefix(partName("x", 1), "x.") {
+		t.Fatal()
+	}
+}

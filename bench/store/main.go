@@ -46,14 +46,15 @@ func main() {
 	dumpMiB := flag.Int("dump-mib", 1024, "size of the committed dump in MiB")
 	n := flag.Int("n", 30, "timed runs of each query")
 	reps := flag.Int("reps", 2, "alternating repetitions of the commit and its limit")
+	only := flag.String("only", "", `run only "queries" (latest and gc) or "commit"`)
 	flag.Parse()
-	if err := run(*gens, *dumpMiB, *n, *reps); err != nil {
+	if err := run(*gens, *dumpMiB, *n, *reps, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/store:", err)
 		os.Exit(1)
 	}
 }
 
-func run(gens, dumpMiB, n, reps int) error {
+func run(gens, dumpMiB, n, reps int, only string) error {
 	root, err := os.MkdirTemp("", "dysnomia-bench-store-")
 	if err != nil {
 		return err
@@ -66,10 +67,23 @@ func run(gens, dumpMiB, n, reps int) error {
 		return fmt.Errorf("build: %w", err)
 	}
 
+	k := store.Key{Container: "postgresql-database", Component: "app"}
+	if only != "commit" {
+		if err := queries(root, bin, k, gens, n); err != nil {
+			return err
+		}
+	}
+	if only == "queries" {
+		return nil
+	}
+	return commits(root, k, dumpMiB, reps)
+}
+
+// queries times latest and gc --keep 1 on a store with gens generations.
+func queries(root, bin string, k store.Key, gens, n int) error {
 	// A store with gens generations of one component, each its own
 	// snapshot, laid out exactly as Commit lays it out.
 	state := filepath.Join(root, "state")
-	k := store.Key{Container: "postgresql-database", Component: "app"}
 	start := time.Now()
 	if err := populate(state, k, gens); err != nil {
 		return err
@@ -112,13 +126,18 @@ func run(gens, dumpMiB, n, reps int) error {
 	}
 	fmt.Printf("snapshots gc --keep 1: %v for %d generations and snapshots\n", gcTime.Round(time.Millisecond), gens-1)
 	fmt.Printf("  limit, os.RemoveAll of an identical store: %v; ratio %.2f\n", rmAll.Round(time.Millisecond), ratio(gcTime, rmAll))
+	return nil
+}
 
-	// Commit of a 1 GiB dump against zstd to a file.
-	t0 = time.Now()
+// commits times the commit of a dump of dumpMiB against zstd to a file,
+// alternating reps times.
+func commits(root string, k store.Key, dumpMiB, reps int) error {
+	t0 := time.Now()
 	dump := pgDump(dumpMiB << 20)
 	fmt.Printf("dump: %d MiB of pg_dump-like text generated in %v\n", dumpMiB, time.Since(t0).Round(time.Millisecond))
 	var commits, limits, limitsSync []time.Duration
 	var fills []time.Duration
+	_ = fills
 	var compressed int64
 	for rep := 0; rep < reps; rep++ {
 		lim, limSync, size, err := zstdToFile(filepath.Join(root, "limit.zst"), dump)
@@ -146,8 +165,8 @@ func run(gens, dumpMiB, n, reps int) error {
 			return err
 		}
 		commits, fills = append(commits, commit), append(fills, fill)
-		fmt.Printf("  rep %d: zstd to file %v (+fsync %v), commit %v (dump written and synced after %v), id %s\n",
-			rep+1, lim.Round(time.Millisecond), limSync.Round(time.Millisecond), commit.Round(time.Millisecond), fill.Round(time.Millisecond), c.ID)
+		fmt.Printf("  rep %d: zstd to file %v (+fsync %v), commit %v (ratio %.3f; module's dump written after %v), id %s\n",
+			rep+1, lim.Round(time.Millisecond), limSync.Round(time.Millisecond), commit.Round(time.Millisecond), ratio(commit, lim), fill.Round(time.Millisecond), c.ID)
 		os.RemoveAll(cs.Dir())
 	}
 	best := func(ds []time.Duration) time.Duration {

@@ -122,35 +122,31 @@ func findingClass(f store.Finding) string {
 // what can be done automatically, and for each damaged snapshot how to get
 // a good copy.
 func (c *SnapshotsCheckCmd) repairAdvice(app *App, r *store.CheckReport) []string {
-	var lines []string
-	var damaged []string
-	for _, f := range r.Findings {
-		if f.Kind == store.KindMismatch || f.Kind == store.KindUnreadable {
-			damaged = append(damaged, f.Snapshot)
-		}
-	}
-	if len(damaged) > 0 {
-		lines = append(lines,
-			"damaged snapshots cannot be repaired from this machine; replace each with a good copy, exported from a machine that has one:",
-			"  dysnomia snapshots export "+strings.Join(damaged, " ")+" | ssh THIS-HOST dysnomia snapshots import"+app.stateDirArg(),
-			"or, if the component still holds the same state, take the snapshot again (dysnomia snapshot -c COMPONENT -C CONTAINER).")
-	}
+	var lines, damaged []string
 	var orphans, fixable int
 	for _, f := range r.Findings {
+		switch {
+		case f.Kind == store.KindMismatch || f.Kind == store.KindUnreadable:
+			damaged = append(damaged, f.Snapshot)
+		case f.Kind == store.KindOrphan:
+			orphans++
+		}
 		if f.Repairable() {
 			fixable++
 		}
-		if f.Kind == store.KindOrphan {
-			orphans++
-		}
-	}
-	if fixable > 0 {
-		lines = append(lines, fmt.Sprintf("repair (removes %s: leftovers and generations whose snapshot is gone): dysnomia snapshots check --repair%s",
-			plural(fixable, "entry"), app.stateDirArg()+c.args()))
 	}
 	if orphans > 0 {
-		lines = append(lines, fmt.Sprintf("%s no generation points to; dysnomia snapshots gc%s removes them (it also removes old generations: see --keep)",
+		lines = append(lines, fmt.Sprintf("%s no generation points to: dysnomia snapshots gc%s removes them (and old generations: see --keep)",
 			plural(orphans, "snapshot"), app.stateDirArg()+c.args()))
+	}
+	if len(damaged) > 0 {
+		lines = append(lines,
+			"damaged snapshots cannot be repaired from this machine: take them again if the component still holds that state, or import good copies from a machine that has them:",
+			"  dysnomia snapshots export "+strings.Join(damaged, " ")+" | ssh THIS-HOST dysnomia snapshots import"+app.stateDirArg())
+	}
+	if fixable > 0 {
+		lines = append(lines, fmt.Sprintf("repair (removes %s: leftovers of interrupted writes, generations whose snapshot is gone): dysnomia snapshots check --repair%s",
+			plural(fixable, "entry"), app.stateDirArg()+c.args()))
 	}
 	return lines
 }

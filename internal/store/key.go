@@ -3,7 +3,9 @@
 //
 // The layout under the state directory is upstream's:
 //
-//	snapshots/<c>/<comp>/<id>/…       snapshot payloads
+//	snapshots/<c>/<comp>/<id>/…       snapshot payloads: ours are zstd files (dump.sql.zst,
+//	                                  continued beyond 64 MiB in dump.sql.zst.000001, …),
+//	                                  upstream's are xz files
 //	generations/<c>/<comp>/<N>        relative symlinks to ../../../snapshots/<c>/<comp>/<id>
 //	checksums/<c>/<comp>/<id>         "sha256:<hash>" without a newline
 //	activated/<c>/<comp>              the component is active
@@ -12,8 +14,21 @@
 // plus what this implementation adds:
 //
 //	metadata/<c>/<comp>/<id>.json     when, where and how a snapshot was taken
-//	tmp/                              work directories of unfinished writes
-//	lock                              the writers' lock file
+//	tmp/<what>-<pid>-<random>/        work directories of unfinished writes
+//	lock                              the writers' lock file (flock), naming its holder
+//
+// The ids this implementation gives are the NAR hash of the payload
+// directory in nixbase32 (what `nix-hash --type sha256 --base32` prints),
+// and the checksum file holds "sha256:<id>". Upstream's ids are the hex
+// sha256 of the xz file and its checksums hex sha256 of its own stream;
+// both kinds are verified, queried and collected alike.
+//
+// Every write is atomic: payloads are written and synced in a work
+// directory and renamed into place (after their checksum and metadata), a
+// generation link is renamed into place, gc renames a snapshot out of sight
+// before deleting it. A process killed at any point leaves every visible
+// snapshot whole; what it leaves in tmp/ or as ".tmp-*" files is removed by
+// gc and by check --repair.
 package store
 
 import (

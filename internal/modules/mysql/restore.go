@@ -56,13 +56,7 @@ func restore(ctx context.Context, req *module.Request, s settings) error {
 	if err != nil {
 		return err
 	}
-	if !exists {
-		req.Report.Infof("database %q does not exist; creating it", name)
-		if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)); err != nil {
-			return fmt.Errorf("create database: %w", err)
-		}
-	}
-	charset, err := charsetClause(ctx, conn, name)
+	charset, err := charsetClause(ctx, conn, name) // "" when it does not exist
 	if err != nil {
 		return err
 	}
@@ -85,6 +79,12 @@ func restore(ctx context.Context, req *module.Request, s settings) error {
 	req.Report.Infof("loading snapshot %s into work database %q", sn.Rel(), tmp)
 	if err := load(ctx, req, s, payload, tmp); err != nil {
 		return fmt.Errorf("load snapshot %s (the database was not changed): %w", sn.Rel(), err)
+	}
+	if !exists {
+		req.Report.Infof("database %q does not exist; creating it", name)
+		if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)+charset); err != nil {
+			return fmt.Errorf("create database: %w", err)
+		}
 	}
 	if err := swap(ctx, conn, name, tmp, aside); err != nil {
 		return err

@@ -224,6 +224,16 @@ func TestFailingRestoreKeepsData(t *testing.T) {
 			}
 		})
 	}
+	// A failed restore of a component without a database creates none.
+	missing := newEnv(t, "rt-fail-missing", nil)
+	mreq := missing.request(module.Restore)
+	mreq.Snapshot = commitDump(t, missing, bad)
+	if err := (Module{}).Run(context.Background(), mreq); err == nil {
+		t.Error("restore of a bad dump into a missing database succeeded")
+	}
+	if missing.exists() {
+		t.Error("a failed restore created the database")
+	}
 	if got := e.srv.Rows(t, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", other); got[0][0] != "0" {
 		t.Errorf("the switching dump created tables in %q", other)
 	}

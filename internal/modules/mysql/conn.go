@@ -92,11 +92,19 @@ func ping(ctx context.Context, db *sql.DB) error {
 	return db.PingContext(ctx)
 }
 
-// refused reports a server answer that waiting will not change, such as
-// access denied.
+// refused reports a server answer that waiting will not change: access
+// denied (1044, 1045, 1698) or an authentication method the driver lacks
+// (1251). Other errors, such as too many connections, are waited out.
 func refused(err error) bool {
 	var me *mysql.MySQLError
-	return errors.As(err, &me)
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case 1044, 1045, 1698, 1251:
+		return true
+	}
+	return false
 }
 
 // queryer is what *sql.DB and *sql.Conn have in common.

@@ -315,3 +315,28 @@ func mustReadDir(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// export refuses to write a binary stream to a terminal, and import to
+// read one from it (script(1) gives the command a pseudo-terminal).
+func TestSnapshotsStreamRefusesTerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("script(1) is required under CI (Debian package bsdutils): %v", err)
+		}
+		t.Skip("script(1) not installed (Debian package bsdutils)")
+	}
+	w := newSnapWorld(t)
+	w.activity(t, "activate")
+	w.activity(t, "snapshot")
+	for _, verb := range []string{"export", "import"} {
+		cmd := exec.Command(script, "-qec", filepath.Join(filepath.Dir(bin), "dysnomia")+" snapshots "+verb, "/dev/null")
+		cmd.Env = withPath(w.env)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		if err == nil || !strings.Contains(out.String(), "refusing to use a terminal") {
+			t.Errorf("snapshots %s on a terminal: %v\n%s", verb, err, out.String())
+		}
+	}
+}

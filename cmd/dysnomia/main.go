@@ -58,6 +58,7 @@ type CLI struct {
 	Modules        ModulesCmd    `cmd:"" help:"List the built-in module types."`
 	Containers     ContainersCmd `cmd:"" help:"Operate on every configured container and component (upstream dysnomia-containers): list, deploy, snapshot, restore, generate-expr, …"`
 	Snapshots      SnapshotsCmd  `cmd:"" help:"Query, check, collect and move the snapshot store (upstream dysnomia-snapshots): list, latest, check, gc, export, import, …"`
+	System         SystemCmd     `cmd:"" help:"The NixOS entry points for a JSON system config: check, switch, pre-switch."`
 }
 
 // Globals are flags every subcommand accepts.

@@ -31,6 +31,11 @@ type Executor struct {
 	Invoker *module.Invoker
 	Report  ui.Reporter // nil: the Invoker's
 
+	// Resolve, when set, gives the container a step runs in, instead of
+	// the container files of the Invoker's containers path: system switch
+	// takes containers (and per-component properties) from its config.
+	Resolve func(Step) (module.Container, error)
+
 	containers map[string]loaded
 }
 
@@ -130,6 +135,9 @@ func (e *Executor) step(ctx context.Context, report ui.Reporter, s Step) error {
 // run, or, for a deactivation whose container file has gone, the module
 // type recorded at activation with no properties.
 func (e *Executor) container(report ui.Reporter, s Step) (module.Container, error) {
+	if e.Resolve != nil {
+		return e.Resolve(s)
+	}
 	if e.containers == nil {
 		e.containers = map[string]loaded{}
 	}

@@ -1,0 +1,80 @@
+# The dysnomia binary. go.mod says go 1.25.0, so the builder is Go 1.25's
+# (buildGo125Module); the flake calls this file with the pinned nixpkgs.
+{
+  lib,
+  buildGo125Module,
+  version ? "0.1.0-dev",
+}:
+let
+  root = ../.;
+in
+buildGo125Module {
+  pname = "dysnomia";
+  inherit version;
+
+  # Go sources only: every .go file (tests included: `go mod vendor` also
+  # vendors what the main module's tests import, so the file set decides
+  # the vendor directory and therefore vendorHash), go.mod and go.sum.
+  # nix/update-vendor-hash.sh vendors exactly this set. (A go:embed of a
+  # non-Go file would have to be added here.)
+  src = lib.fileset.toSource {
+    inherit root;
+    fileset = lib.fileset.unions [
+      (root + "/go.mod")
+      (root + "/go.sum")
+      (lib.fileset.fileFilter (file: file.hasExt "go") root)
+    ];
+  };
+
+  # The NAR hash (SRI, sha256) of the directory `go mod vendor` writes for
+  # the source above. Refresh it with nix/update-vendor-hash.sh after a
+  # change of go.mod, go.sum or of the imports; tests/nix checks it.
+  vendorHash = "sha256-haC3xwovVng6R1ZKdFTbC9xAWs89IRkg5TQrHL0vmr0=";
+
+  subPackages = [ "cmd/dysnomia" ];
+
+  # Pure Go (pgx, go-sql-driver, modernc.org/sqlite): a static binary with
+  # no libc, and os/user reads /etc/passwd and /etc/group itself.
+  env.CGO_ENABLED = 0;
+
+  ldflags = [
+    "-s"
+    "-w"
+    "-X main.version=${version}"
+  ];
+
+  # The test suite starts real PostgreSQL and MariaDB servers (as the
+  # postgres user, from a root test process) and runs the real Nix
+  # evaluator; the build sandbox has neither root nor those servers. The
+  # tests run in CI (.ci/run) and, against a whole NixOS system, in the
+  # flake's VM checks (tests/nixos).
+  doCheck = false;
+
+  # The binary answers to the names of upstream's tools too.
+  postInstall = ''
+    ln -s dysnomia "$out/bin/dysnomia-containers"
+    ln -s dysnomia "$out/bin/dysnomia-snapshots"
+  '';
+
+  doInstallCheck = true;
+  installCheckPhase = ''
+    runHook preInstallCheck
+    "$out/bin/dysnomia" version | grep -F -- ${lib.escapeShellArg version}
+    "$out/bin/dysnomia-snapshots" --help >/dev/null
+    "$out/bin/dysnomia-containers" --help >/dev/null
+    runHook postInstallCheck
+  '';
+
+  meta = {
+    description = "Deploy and keep mutable state (databases, directories) the way Nix deploys packages";
+    longDescription = ''
+      Dysnomia creates the databases and other units of state a NixOS
+      configuration declares, snapshots them into a content-addressed store
+      with generations and checksums, snapshots them before an upgrade can
+      touch them, and moves snapshots between machines. It is a drop-in
+      replacement for upstream Dysnomia as driven by Disnix.
+    '';
+    mainProgram = "dysnomia";
+    platforms = lib.platforms.linux;
+  };
+}

@@ -1,0 +1,598 @@
+# services.dysnomia: declare containers (database servers, directories) and
+# the state components deployed into them (databases with their init
+# scripts, …); Dysnomia creates them on `nixos-rebuild switch` and snapshots
+# them before an upgrade can touch them.
+#
+# What it wires up:
+#   - /etc/dysnomia/system.json: the system config (config-json.nix), checked
+#     at build time by `dysnomia system check`, so a bad config fails
+#     `nixos-rebuild build`, not the switch; it is also at
+#     $toplevel/etc/dysnomia/system.json in every built system, which is
+#     where `dysnomia system pre-switch` finds the candidate's config;
+#   - system.preSwitchChecks.dysnomia: `dysnomia system pre-switch NEW ACTION`
+#     runs before switch-to-configuration stops anything, while the old
+#     database servers still run, and snapshots what the switch may affect;
+#   - dysnomia.service: a oneshot ordered after the database servers that
+#     runs `dysnomia system switch` (create databases, run init scripts,
+#     snapshot and retire removed components); the config's store path is in
+#     ExecStart, so a changed config changes the unit and the switch restarts
+#     it;
+#   - the upstream-compatible files /etc/dysnomia/{properties,containers/*,
+#     components/*/*} for Disnix and `dysnomia --container NAME …`.
+#
+# The flake's nixosModules.default imports this file and sets the package to
+# the flake's own build; imported directly, the package is built from
+# ../nix/package.nix with the system's nixpkgs.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.dysnomia;
+  known = import ./types.nix;
+  dysnomia = "${cfg.package}/bin/dysnomia";
+  inherit (lib)
+    literalExpression
+    mkDefault
+    mkIf
+    mkMerge
+    mkOption
+    types
+    ;
+
+  propertyValue = types.oneOf [
+    types.str
+    types.int
+    types.bool
+    (types.listOf types.str)
+  ];
+
+  propertyValuesDoc = ''
+    Values are strings, integers, booleans or lists of strings; a module
+    receives each one as an environment variable (a list space-separated).
+  '';
+
+  containerModule =
+    { name, ... }:
+    {
+      options = {
+        type = mkOption {
+          type = types.str;
+          example = "postgresql-database";
+          description = ''
+            The module that manages this container's components: a native
+            type (`postgresql-database`, `mysql-database`, `sqlite-database`,
+            `fileset`, `echo`, `wrapper`) or the name of an executable in
+            {option}`services.dysnomia.extraModulePaths`.
+          '';
+        };
+
+        properties = mkOption {
+          type = types.attrsOf propertyValue;
+          default = { };
+          example = {
+            postgresqlUsername = "postgres";
+            postgresqlPort = "5432";
+          };
+          description = ''
+            Container properties handed to the module (connection settings
+            and the like). They are not secret: they end up in the
+            world-readable Nix store. Use {option}`passwordFile` or
+            {option}`secretFiles` for passwords. ${propertyValuesDoc}
+          '';
+        };
+
+        passwordFile = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "/run/keys/postgresql-password";
+          description = ''
+            Absolute path of a file holding the password the module logs in
+            with (`postgresql-database`: property `postgresqlPasswordFile`;
+            `mysql-database`: `mysqlPasswordFile`). Only the path is in the
+            configuration; the module reads the file when it runs. It must
+            not be in the Nix store: give a string, not a Nix path literal,
+            which would copy the secret into the store.
+          '';
+        };
+
+        secretFiles = mkOption {
+          type = types.attrsOf types.str;
+          default = { };
+          example = {
+            postgresqlPasswordFile = "/run/keys/postgresql-password";
+          };
+          description = ''
+            Property name → absolute path of a file holding a secret, for
+            the secrets {option}`passwordFile` does not cover. The module
+            receives the path and reads the file at run time; paths in the
+            Nix store are refused.
+          '';
+        };
+
+        serverPackage = mkOption {
+          type = types.nullOr types.package;
+          default = null;
+          example = literalExpression "pkgs.postgresql_16";
+          description = ''
+            The server package this container runs on. When it differs
+            between the running and the new system (an upgrade), `dysnomia
+            system pre-switch` snapshots the container's components before
+            the switch. Set automatically for the generated
+            `postgresql-database` and `mysql-database` containers.
+          '';
+        };
+      };
+    };
+
+  componentModule =
+    { name, ... }:
+    {
+      options = {
+        initSQL = mkOption {
+          type = types.listOf types.path;
+          default = [ ];
+          example = literalExpression "[ ./schema.sql ./seed.sql ]";
+          description = ''
+            SQL files run, in this order, when the database is created (and
+            never again: an existing database is left alone). The module
+            builds the component from them, laid out as the container's
+            type expects (`postgresql-databases/`, `mysql-databases/` or
+            `sqlite-databases/`). Init scripts are not secret: they are
+            copied into the Nix store.
+          '';
+        };
+
+        sql = mkOption {
+          type = types.nullOr types.lines;
+          default = null;
+          example = ''
+            CREATE TABLE visits (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());
+          '';
+          description = ''
+            SQL text run after the {option}`initSQL` files when the database
+            is created.
+          '';
+        };
+
+        component = mkOption {
+          type = types.nullOr types.package;
+          default = null;
+          example = literalExpression ''
+            pkgs.runCommand "app" { } '''
+              mkdir -p $out/postgresql-databases
+              cp ''${./schema.sql} $out/postgresql-databases/schema.sql
+            '''
+          '';
+          description = ''
+            A ready-made component (instead of {option}`initSQL` /
+            {option}`sql`): a derivation laid out as the container's module
+            expects, e.g. for `fileset` or an external module. Dysnomia
+            knows a component by the name of its store path; when the
+            derivation is named differently from this attribute, the module
+            wraps it in a derivation that is.
+          '';
+        };
+
+        owner = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "app";
+          description = ''
+            Owner of the component's state: the database role for
+            `postgresql-database` (property `postgresqlOwner`), the
+            `user[:group]` of the database file for `sqlite-database`
+            (`sqliteOwner`). Default: the module's (the container's login
+            user).
+          '';
+        };
+
+        properties = mkOption {
+          type = types.attrsOf propertyValue;
+          default = { };
+          example = {
+            postgresqlEncoding = "UTF8";
+          };
+          description = ''
+            Per-component properties, merged over the container's for this
+            component's activities. ${propertyValuesDoc}
+          '';
+        };
+      };
+    };
+
+  # The component's store path. Dysnomia knows a component by the name of
+  # its path (docs/system-config.md), so a built or wrapped component is
+  # always named after its attribute.
+  componentPath =
+    containerName: name: comp:
+    let
+      type = cfg.containers.${containerName}.type or null;
+      dir = if type == null then null else known.scriptDir type;
+      scripts =
+        comp.initSQL ++ lib.optional (comp.sql != null) (pkgs.writeText "${name}-sql.sql" comp.sql);
+      fileName =
+        i: file:
+        let
+          base = known.nameOf builtins.storeDir file;
+        in
+        "${lib.fixedWidthNumber 3 i}-${lib.removeSuffix ".sql" base}.sql";
+    in
+    if comp.component != null then
+      (
+        if known.nameOf builtins.storeDir comp.component == name then
+          comp.component
+        else
+          pkgs.symlinkJoin {
+            inherit name;
+            paths = [ comp.component ];
+          }
+      )
+    else if dir == null then
+      throw "services.dysnomia.components.${containerName}.${name}: container type ${toString type} takes no init scripts"
+    else
+      pkgs.runCommand name { } (
+        ''
+          mkdir -p "$out/${dir}"
+        ''
+        + lib.concatImapStrings (i: file: ''
+          install -m 0444 ${lib.escapeShellArg "${file}"} "$out/${dir}/"${lib.escapeShellArg (fileName i file)}
+        '') scripts
+      );
+
+  resolvedComponents = lib.mapAttrs (
+    containerName: comps:
+    lib.mapAttrs (name: comp: comp // { path = componentPath containerName name comp; }) comps
+  ) cfg.components;
+
+  systemConfig = import ./config-json.nix {
+    inherit (cfg)
+      stateDir
+      properties
+      containers
+      snapshots
+      garbage
+      ;
+    components = resolvedComponents;
+  };
+
+  upstreamFiles = import ./upstream-files.nix systemConfig;
+
+  configFile = pkgs.writeTextFile {
+    name = "dysnomia-system.json";
+    text = builtins.toJSON systemConfig;
+    # The package's own validation: a config the Go decoder refuses fails
+    # the build. (Skipped when the build machine cannot run host binaries.)
+    checkPhase = lib.optionalString (pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform) ''
+      ${dysnomia} system check --config "$out"
+    '';
+  };
+
+  serverPackages = lib.unique (
+    lib.filter (p: p != null) (lib.mapAttrsToList (_: c: c.serverPackage) cfg.containers)
+  );
+
+  pgEnabled = config.services.postgresql.enable;
+  mysqlEnabled = config.services.mysql.enable;
+  # postgresql.target (NixOS 25.11 and later) is reached once the server
+  # accepts connections and its setup (ensureDatabases, …) has run.
+  pgUnit = if config.systemd.targets ? postgresql then "postgresql.target" else "postgresql.service";
+  serverUnits = lib.optional pgEnabled pgUnit ++ lib.optional mysqlEnabled "mysql.service";
+
+  environment = {
+    DYSNOMIA_STATEDIR = cfg.stateDir;
+    DYSNOMIA_CONTAINERS_PATH = "/etc/dysnomia/containers";
+    DYSNOMIA_COMPONENTS_PATH = "/etc/dysnomia/components";
+    DYSNOMIA_PROPERTIES = "/etc/dysnomia/properties";
+  }
+  // lib.optionalAttrs (cfg.extraModulePaths != [ ]) {
+    DYSNOMIA_MODULES_PATH = lib.concatStringsSep ":" cfg.extraModulePaths;
+  };
+in
+{
+  # nixpkgs ships a module for upstream (bash) Dysnomia under the same
+  # option name; this one replaces it. (services.disnix only sets
+  # services.dysnomia.enable and reads .package, which both exist here.)
+  disabledModules = [ "services/misc/dysnomia.nix" ];
+
+  options.services.dysnomia = {
+    enable = lib.mkEnableOption "Dysnomia, which deploys and keeps the declared state components (databases, directories) and snapshots them before upgrades";
+
+    package = mkOption {
+      type = types.package;
+      default = pkgs.callPackage ../nix/package.nix { };
+      defaultText = literalExpression "pkgs.callPackage <dysnomia>/nix/package.nix { } (the flake's module uses the flake's own package)";
+      description = "The Dysnomia package.";
+    };
+
+    stateDir = mkOption {
+      type = types.str;
+      default = "/var/state/dysnomia";
+      example = "/srv/dysnomia";
+      description = ''
+        State directory: the snapshot store (snapshots, generations,
+        checksums) and the activation and garbage markers. Put it on a disk
+        with room for the dumps of every declared component.
+      '';
+    };
+
+    properties = mkOption {
+      type = types.attrsOf propertyValue;
+      default = { };
+      example = {
+        hostname = "db1";
+        mem = 8192;
+      };
+      description = ''
+        Machine properties, for Disnix's infrastructure model
+        (/etc/dysnomia/properties, `dysnomia containers generate-expr`).
+        `hostname`, `system` and `supportedTypes` (the types of the declared
+        containers) are set by default. ${propertyValuesDoc}
+      '';
+    };
+
+    generateContainers = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Declare the container `postgresql-database` when
+        {option}`services.postgresql.enable` is set (login user `postgres`
+        by peer authentication, the server's port and client programs, and
+        its package as {option}`serverPackage`) and `mysql-database` when
+        {option}`services.mysql.enable` is set (socket authentication as
+        `root` on /run/mysqld/mysqld.sock). Each attribute can be
+        overridden in {option}`services.dysnomia.containers`.
+      '';
+    };
+
+    containers = mkOption {
+      type = types.attrsOf (types.submodule containerModule);
+      default = { };
+      example = literalExpression ''
+        {
+          app-files = {
+            type = "fileset";
+            properties.targetDir = "/srv/app";
+          };
+          reporting = {
+            type = "postgresql-database";
+            properties = { postgresqlHost = "reports.internal"; postgresqlUsername = "dysnomia"; };
+            passwordFile = "/run/keys/reporting-password";
+          };
+        }
+      '';
+      description = ''
+        Containers: the places components are deployed into, by name. A
+        container's name is what snapshots are filed under.
+      '';
+    };
+
+    components = mkOption {
+      type = types.attrsOf (types.attrsOf (types.submodule componentModule));
+      default = { };
+      example = literalExpression ''
+        {
+          postgresql-database.app = {
+            initSQL = [ ./schema.sql ];
+            owner = "app";
+          };
+          mysql-database.shop.sql = "CREATE TABLE orders (id INT PRIMARY KEY);";
+        }
+      '';
+      description = ''
+        Components by container name, then component name: the units of
+        state Dysnomia creates (on the first switch that declares them),
+        snapshots and retires (when they are removed from the
+        configuration: snapshotted, then marked garbage or deleted, see
+        {option}`services.dysnomia.garbage.removed`).
+      '';
+    };
+
+    snapshots = {
+      beforeUpgrade = mkOption {
+        type = types.enum [
+          "changed"
+          "always"
+          "never"
+        ];
+        default = "changed";
+        description = ''
+          What `nixos-rebuild switch` snapshots before it switches, while
+          the old servers still run: the components the switch may affect
+          (`changed`: component changed, container changed — type,
+          properties or server package — or component removed), every
+          active component (`always`), or nothing (`never`).
+        '';
+      };
+
+      keep = mkOption {
+        type = types.ints.unsigned;
+        default = 0;
+        example = 10;
+        description = ''
+          After the pre-upgrade snapshots, keep this many generations of
+          each snapshotted component (0 keeps them all).
+        '';
+      };
+
+      onFailure = mkOption {
+        type = types.enum [
+          "abort"
+          "continue"
+        ];
+        default = "abort";
+        description = ''
+          A pre-upgrade snapshot that fails aborts the switch before
+          anything is stopped (`abort`; run with NIXOS_NO_CHECK=1 to switch
+          anyway), or is reported and the switch goes on (`continue`).
+        '';
+      };
+
+      onBoot = mkOption {
+        type = types.enum [
+          "snapshot"
+          "skip"
+        ];
+        default = "snapshot";
+        description = ''
+          `nixos-rebuild boot` makes a system that starts at the next boot,
+          whose servers may upgrade the data when they start: snapshot as
+          for a switch (`snapshot`) or do nothing (`skip`).
+        '';
+      };
+    };
+
+    garbage.removed = mkOption {
+      type = types.enum [
+        "keep"
+        "delete"
+      ];
+      default = "keep";
+      description = ''
+        What the switch does with a component removed from the
+        configuration, after snapshotting and deactivating it: keep its
+        state, marked as garbage (`dysnomia containers collect-garbage`
+        deletes it later), or delete it at once.
+      '';
+    };
+
+    extraModulePaths = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "/etc/dysnomia/modules" ];
+      description = ''
+        Directories searched for external (executable) modules, before the
+        native ones (DYSNOMIA_MODULES_PATH).
+      '';
+    };
+  };
+
+  config = mkIf cfg.enable (mkMerge [
+    (mkIf (cfg.generateContainers && pgEnabled) {
+      services.dysnomia.containers.postgresql-database = {
+        type = mkDefault "postgresql-database";
+        properties = {
+          postgresqlUsername = mkDefault "postgres";
+          postgresqlPort = mkDefault (toString config.services.postgresql.settings.port);
+          # The running server's own client programs: pre-switch dumps
+          # with the old server's pg_dump, switch loads with the new one's.
+          postgresqlBinDir = mkDefault "${config.services.postgresql.package}/bin";
+        };
+        serverPackage = mkDefault config.services.postgresql.package;
+      };
+    })
+
+    (mkIf (cfg.generateContainers && mysqlEnabled) {
+      services.dysnomia.containers.mysql-database = {
+        type = mkDefault "mysql-database";
+        properties = {
+          mysqlSocket = mkDefault (config.services.mysql.settings.mysqld.socket or "/run/mysqld/mysqld.sock");
+          mysqlUsername = mkDefault "root";
+        };
+        serverPackage = mkDefault config.services.mysql.package;
+      };
+    })
+
+    {
+      services.dysnomia.properties = {
+        hostname = mkDefault config.networking.hostName;
+        system = mkDefault pkgs.stdenv.hostPlatform.system;
+        supportedTypes = mkDefault (lib.unique (lib.mapAttrsToList (_: c: c.type) cfg.containers));
+      };
+
+      assertions = import ./checks.nix {
+        inherit (builtins) storeDir;
+        inherit (cfg)
+          stateDir
+          properties
+          containers
+          components
+          ;
+      };
+
+      system.build.dysnomiaConfig = configFile;
+
+      environment.systemPackages = [ cfg.package ];
+      environment.variables = environment;
+
+      environment.etc = {
+        "dysnomia/system.json".source = configFile;
+        "dysnomia/properties".text = upstreamFiles.properties;
+      }
+      // lib.mapAttrs' (
+        name: text: lib.nameValuePair "dysnomia/containers/${name}" { inherit text; }
+      ) upstreamFiles.containers
+      // lib.listToAttrs (
+        lib.concatLists (
+          lib.mapAttrsToList (
+            containerName: comps:
+            lib.mapAttrsToList (
+              name: comp: lib.nameValuePair "dysnomia/components/${containerName}/${name}" { source = comp.path; }
+            ) comps
+          ) resolvedComponents
+        )
+      );
+
+      # Runs from the new system's switch-to-configuration with the new
+      # toplevel and the action (switch, boot, test, dry-activate, check) as
+      # $1 and $2, before anything is stopped. A non-zero exit aborts the
+      # switch (snapshots.onFailure decides whether a failed snapshot is
+      # one). The server packages' client programs go on PATH for the
+      # modules that look there (mysql-database).
+      system.preSwitchChecks.dysnomia =
+        lib.optionalString (serverPackages != [ ]) ''
+          export PATH=${lib.makeBinPath serverPackages}''${PATH:+":$PATH"}
+        ''
+        + ''
+          ${dysnomia} system pre-switch "$1" "$2"
+        '';
+
+      systemd.services.dysnomia = {
+        description = "Dysnomia: create the declared state components, retire removed ones";
+        wantedBy = [ "multi-user.target" ];
+        # Ordered after the servers and pulling them in, but not Requires=:
+        # a restart of a server must not stop this unit.
+        after = serverUnits;
+        wants = serverUnits;
+        path = serverPackages;
+        inherit environment;
+        restartIfChanged = true;
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          # The config's store path is part of the unit: a changed config
+          # is a changed unit, which switch-to-configuration restarts.
+          ExecStart = "${dysnomia} system switch --config ${configFile}";
+          # Runs as root: it runs client programs as the database login
+          # users (setuid), writes the state directory, and fileset or
+          # external modules may write anywhere they are told to (and
+          # restore set-group-id directories). The hardening below takes
+          # nothing those need.
+          # "full" would make /etc read-only, where external modules such
+          # as systemd-unit write; true protects /usr and /boot only.
+          ProtectSystem = true;
+          PrivateTmp = true;
+          PrivateDevices = true;
+          ProtectKernelTunables = true;
+          ProtectKernelModules = true;
+          ProtectKernelLogs = true;
+          ProtectControlGroups = true;
+          ProtectClock = true;
+          ProtectHostname = true;
+          RestrictRealtime = true;
+          RestrictNamespaces = true;
+          LockPersonality = true;
+          SystemCallArchitectures = "native";
+          RestrictAddressFamilies = [
+            "AF_UNIX"
+            "AF_INET"
+            "AF_INET6"
+          ];
+        };
+      };
+    }
+  ]);
+
+}

@@ -112,6 +112,9 @@ func (v *Views) Write(stateDir string) (changed bool, err error) {
 		return false, fmt.Errorf("render views: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return false, fmt.Errorf("render views: %w", err)
+	}
 	if err := v.fill(tmp); err != nil {
 		return false, fmt.Errorf("render views: %w", err)
 	}

@@ -16,6 +16,7 @@ package system
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -58,7 +59,9 @@ func Entries(cfg *config.System) []Entry {
 
 // Module is the container an activity of e runs in: the container's
 // properties, its secret files as properties holding their paths, and the
-// component's properties over both.
+// component's properties over both. A postgresql-database container with a
+// server package and no postgresqlBinDir gets <serverPackage>/bin, so that
+// pg_dump matches the server it dumps (before an upgrade: the old one).
 func (e Entry) Module() module.Container {
 	props := make(config.Properties, 0, len(e.Container.Properties)+len(e.Container.SecretFiles)+len(e.Properties))
 	props = append(props, e.Container.Properties...)
@@ -67,6 +70,11 @@ func (e Entry) Module() module.Container {
 	}
 	for _, p := range e.Properties {
 		props.Set(p)
+	}
+	// The dump tools must match the server: the server package's, unless
+	// the config names others.
+	if e.Container.Type == "postgresql-database" && e.Container.ServerPackage != "" && !props.Has("postgresqlBinDir") {
+		props.Set(config.Property{Key: "postgresqlBinDir", Values: []string{filepath.Join(e.Container.ServerPackage, "bin")}})
 	}
 	return module.Container{Name: e.Container.Name, Arg: e.Container.Name, Type: e.Container.Type, Properties: props}
 }

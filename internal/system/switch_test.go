@@ -328,3 +328,30 @@ func assertNoSecret(t *testing.T, dir, secret string) {
 		t.Fatalf("only %d entries below %s: the check looked at nothing", n, dir)
 	}
 }
+
+// TestSwitchLocked: a second switch or pre-switch on the same state
+// directory waits for the first, and gives up with a LockedError.
+func TestSwitchLocked(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config(recConfig(f, "", "", map[string]string{"a": "v1"}))
+	unlock, err := store.Open(Dir(f.state)).Lock(context.Background(), "test holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := f.engine()
+	eng.Invoker.Store.LockTimeout = 0
+	_, err = eng.Switch(context.Background(), cfg, false)
+	var le *store.LockedError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "test holder") {
+		t.Errorf("switch while locked: %v", err)
+	}
+	if calls := f.calls(); calls != nil {
+		t.Errorf("a locked switch called modules: %v", calls)
+	}
+	// A dry run reads only.
+	if _, err := eng.Switch(context.Background(), cfg, true); err != nil {
+		t.Errorf("dry run while locked: %v", err)
+	}
+	unlock()
+	f.mustSwitch(cfg)
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runSystem(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), append([]string{"dysnomia"}, args...), strings.NewReader(""), &out, &errb, environ)
+	return out.String(), errb.String(), code
+}
+
+func TestSystemCheckArguments(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(good, []byte(`{"version": 1}`), 0o644)
+	os.WriteFile(bad, []byte(`{"version": 1, "extra": true}`), 0o644)
+	env := []string{"HOME=" + dir}
+	tests := []struct {
+		args       []string
+		code       int
+		out, inErr string
+	}{
+		{[]string{"system", "check", good}, 0, "", ""},
+		{[]string{"system", "check", "--config", good}, 0, "", ""},
+		{[]string{"system", "check", good, "--config", good}, 0, "", ""},
+		{[]string{"system", "check", bad}, 1, bad + ": extra: unknown field (known fields: version, stateDir, properties, containers, components, snapshots, garbage)\n", "1 problem(s)"},
+		{[]string{"system", "check", good, "--config", bad}, 1, "", "two configs given"},
+		{[]string{"system", "check"}, 1, "", "no config given"},
+		{[]string{"system", "check", filepath.Join(dir, "missing.json")}, 1, "", "missing.json"},
+		{[]string{"system", "switch", "--config", bad}, 1, "", "extra: unknown field"},
+		{[]string{"system", "pre-switch", dir, "reboot"}, 1, "", `unknown action "reboot"`},
+		{[]string{"system", "pre-switch", dir, "switch"}, 0, "", "nothing to do"},
+	}
+	for _, tc := range tests {
+		out, errs, code := runSystem(t, env, tc.args...)
+		if code != tc.code || out != tc.out || (tc.inErr == "" && errs != "") || !strings.Contains(errs, tc.inErr) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr with %q", tc.args, code, out, errs, tc.code, tc.out, tc.inErr)
+		}
+	}
+}
+
+// TestSystemStateDir: --state-dir wins over the config's stateDir, which
+// wins over DYSNOMIA_STATEDIR.
+func TestSystemStateDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "system.json")
+	os.WriteFile(cfg, []byte(`{"version": 1, "stateDir": "`+filepath.Join(dir, "from-config")+`", "containers": {"e": {"type": "echo"}}}`), 0o644)
+	env := []string{"HOME=" + dir, "DYSNOMIA_STATEDIR=" + filepath.Join(dir, "from-env")}
+	if _, errs, code := runSystem(t, env, "system", "switch", "--config", cfg); code != 0 {
+		t.Fatalf("switch: %d %s", code, errs)
+	}
+	if _, errs, code := runSystem(t, env, "--state-dir", filepath.Join(dir, "from-flag"), "system", "switch", "--config", cfg); code != 0 {
+		t.Fatalf("switch: %d %s", code, errs)
+	}
+	for name, want := range map[string]bool{"from-config": true, "from-flag": true, "from-env": false} {
+		_, err := os.Stat(filepath.Join(dir, name, "system", "applied.json"))
+		if (err == nil) != want {
+			t.Errorf("%s/system/applied.json exists: %v, want %v", name, err == nil, want)
+		}
+	}
+}

@@ -324,3 +324,48 @@ func TestSystemStoreDirSecrets(t *testing.T) {
 		t.Error(d)
 	}
 }
+
+// FuzzDecodeSystem: any input gives a config or problems, never a panic,
+// and an accepted config keeps the invariants the engine relies on.
+func FuzzDecodeSystem(f *testing.F) {
+	golden, err := os.ReadFile("testdata/system/golden.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(golden)
+	f.Add([]byte(`{"version": 1, "containers": {"e": {"type": "echo"}}, "components": {"e": {"x": {"path": "/x"}}}}`))
+	f.Add([]byte(`{"version": 1, "properties": {"a": [1, "b"], "a": true}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := DecodeSystem(data)
+		if err != nil {
+			var se *SystemError
+			if !errors.As(err, &se) || len(se.Problems) == 0 || s != nil {
+				t.Fatalf("error %v (%T) with config %v", err, err, s)
+			}
+			return
+		}
+		if s.Version != SystemVersion {
+			t.Fatalf("accepted version %d", s.Version)
+		}
+		for cname, comps := range s.Components {
+			if s.Containers[cname] == nil {
+				t.Fatalf("components of undeclared container %q accepted", cname)
+			}
+			for name, c := range comps {
+				if NameOf(c.Path) != name || !namePattern.MatchString(name) {
+					t.Fatalf("component %q with path %q accepted", name, c.Path)
+				}
+			}
+		}
+		for name, c := range s.Containers {
+			if !namePattern.MatchString(name) || c.Type == "" || c.Properties.Has("type") {
+				t.Fatalf("container %q %+v accepted", name, c)
+			}
+			for _, file := range c.SecretFiles {
+				if inStore(file) {
+					t.Fatalf("secret in the store accepted: %s", file)
+				}
+			}
+		}
+	})
+}

@@ -25,7 +25,8 @@ type sysMachine struct {
 	root, state, store string
 	srv                *pgtest.Server
 	tops               int
-	noCurrent          string // a running-config path that does not exist
+	noCurrent          string          // a running-config path that does not exist
+	outputs            strings.Builder // everything the system commands printed
 }
 
 func newSysMachine(t *testing.T, srv *pgtest.Server) *sysMachine {
@@ -95,7 +96,9 @@ func configOf(top string) string { return filepath.Join(top, "etc", "dysnomia", 
 
 func (m *sysMachine) preSwitch(top, action string) Result {
 	m.t.Helper()
-	return Run(m.t, m.env, "dysnomia", "system", "pre-switch", top, action, "--current", m.noCurrent)
+	r := Run(m.t, m.env, "dysnomia", "system", "pre-switch", top, action, "--current", m.noCurrent)
+	m.outputs.WriteString(r.Stdout + r.Stderr)
+	return r
 }
 
 func (m *sysMachine) mustPreSwitch(top, action string) Result {
@@ -109,7 +112,9 @@ func (m *sysMachine) mustPreSwitch(top, action string) Result {
 
 func (m *sysMachine) mustSwitch(top string) Result {
 	m.t.Helper()
-	return MustRun(m.t, m.env, "dysnomia", "system", "switch", "--config", configOf(top))
+	r := MustRun(m.t, m.env, "dysnomia", "system", "switch", "--config", configOf(top))
+	m.outputs.WriteString(r.Stdout + r.Stderr)
+	return r
 }
 
 // steps keeps the lines of a system command's stdout that report steps
@@ -308,6 +313,12 @@ func TestSystemPostgresql(t *testing.T) {
 
 	// The password went nowhere but the server: not into the state
 	// directory, not into any output.
+	if strings.Contains(m.outputs.String(), password) {
+		t.Error("the password appears in the output of a system command")
+	}
+	if !strings.Contains(m.outputs.String(), "activate  pg-pw/pwdb") {
+		t.Error("the collected output misses the activation of pg-pw/pwdb: the check above looked at nothing")
+	}
 	sysNoSecret(t, m.state, password)
 	for _, top := range []string{top1, top2, top3, top4} {
 		sysNoSecret(t, top, password)

@@ -281,7 +281,7 @@ let
   pgUnit = if config.systemd.targets ? postgresql then "postgresql.target" else "postgresql.service";
   serverUnits = lib.optional pgEnabled pgUnit ++ lib.optional mysqlEnabled "mysql.service";
 
-  environment = {
+  dysnomiaEnv = {
     DYSNOMIA_STATEDIR = cfg.stateDir;
     DYSNOMIA_CONTAINERS_PATH = "/etc/dysnomia/containers";
     DYSNOMIA_COMPONENTS_PATH = "/etc/dysnomia/components";
@@ -515,7 +515,7 @@ in
       system.build.dysnomiaConfig = configFile;
 
       environment.systemPackages = [ cfg.package ];
-      environment.variables = environment;
+      environment.variables = dysnomiaEnv;
 
       environment.etc = {
         "dysnomia/system.json".source = configFile;
@@ -557,7 +557,7 @@ in
         after = serverUnits;
         wants = serverUnits;
         path = serverPackages;
-        inherit environment;
+        environment = dysnomiaEnv;
         restartIfChanged = true;
         serviceConfig = {
           Type = "oneshot";
@@ -569,23 +569,24 @@ in
           # users (setuid), writes the state directory, and fileset or
           # external modules may write anywhere they are told to (and
           # restore set-group-id directories). The hardening below takes
-          # nothing those need.
-          # "full" would make /etc read-only, where external modules such
-          # as systemd-unit write; true protects /usr and /boot only.
-          ProtectSystem = true;
-          PrivateTmp = true;
-          PrivateDevices = true;
-          ProtectKernelTunables = true;
-          ProtectKernelModules = true;
-          ProtectKernelLogs = true;
-          ProtectControlGroups = true;
-          ProtectClock = true;
-          ProtectHostname = true;
-          RestrictRealtime = true;
-          RestrictNamespaces = true;
-          LockPersonality = true;
-          SystemCallArchitectures = "native";
-          RestrictAddressFamilies = [
+          # nothing those need; each setting is a default, so a module that
+          # needs more can relax it.
+          # ProtectSystem = "full" would make /etc read-only, where external
+          # modules such as systemd-unit write; true protects /usr and /boot.
+          ProtectSystem = mkDefault true;
+          PrivateTmp = mkDefault true;
+          PrivateDevices = mkDefault true;
+          ProtectKernelTunables = mkDefault true;
+          ProtectKernelModules = mkDefault true;
+          ProtectKernelLogs = mkDefault true;
+          ProtectControlGroups = mkDefault true;
+          ProtectClock = mkDefault true;
+          ProtectHostname = mkDefault true;
+          RestrictRealtime = mkDefault true;
+          RestrictNamespaces = mkDefault true;
+          LockPersonality = mkDefault true;
+          SystemCallArchitectures = mkDefault "native";
+          RestrictAddressFamilies = mkDefault [
             "AF_UNIX"
             "AF_INET"
             "AF_INET6"
@@ -594,5 +595,4 @@ in
       };
     }
   ]);
-
 }

@@ -79,8 +79,8 @@ let
           description = ''
             Container properties handed to the module (connection settings
             and the like). They are not secret: they end up in the
-            world-readable Nix store. Use {option}`passwordFile` or
-            {option}`secretFiles` for passwords. ${propertyValuesDoc}
+            world-readable Nix store. Use {option}`services.dysnomia.containers.<name>.passwordFile` or
+            {option}`services.dysnomia.containers.<name>.secretFiles` for passwords. ${propertyValuesDoc}
           '';
         };
 
@@ -106,7 +106,7 @@ let
           };
           description = ''
             Property name → absolute path of a file holding a secret, for
-            the secrets {option}`passwordFile` does not cover. The module
+            the secrets {option}`services.dysnomia.containers.<name>.passwordFile` does not cover. The module
             receives the path and reads the file at run time; paths in the
             Nix store are refused.
           '';
@@ -152,7 +152,7 @@ let
             CREATE TABLE visits (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());
           '';
           description = ''
-            SQL text run after the {option}`initSQL` files when the database
+            SQL text run after the {option}`services.dysnomia.components.<container>.<name>.initSQL` files when the database
             is created.
           '';
         };
@@ -167,8 +167,8 @@ let
             '''
           '';
           description = ''
-            A ready-made component (instead of {option}`initSQL` /
-            {option}`sql`): a derivation laid out as the container's module
+            A ready-made component (instead of {option}`services.dysnomia.components.<container>.<name>.initSQL` /
+            {option}`services.dysnomia.components.<container>.<name>.sql`): a derivation laid out as the container's module
             expects, e.g. for `fileset` or an external module. Dysnomia
             knows a component by the name of its store path; when the
             derivation is named differently from this attribute, the module
@@ -340,7 +340,7 @@ in
         Declare the container `postgresql-database` when
         {option}`services.postgresql.enable` is set (login user `postgres`
         by peer authentication, the server's port and client programs, and
-        its package as {option}`serverPackage`) and `mysql-database` when
+        its package as {option}`services.dysnomia.containers.<name>.serverPackage`) and `mysql-database` when
         {option}`services.mysql.enable` is set (socket authentication as
         `root` on /run/mysqld/mysqld.sock). Each attribute can be
         overridden in {option}`services.dysnomia.containers`.

@@ -9,7 +9,7 @@ import (
 // RestoreCmd puts back a snapshot of a component.
 type RestoreCmd struct {
 	Target
-	Snapshot string `placeholder:"ID" help:"Restore this snapshot id of the component instead of the latest generation."`
+	Snapshot string `placeholder:"ID" help:"Restore this snapshot of the component (its id, or <container>/<component>/<id> as snapshots list prints it) instead of the latest generation."`
 }
 
 // Run implements the command.

@@ -144,9 +144,9 @@ func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
 	case len(res.Steps) == 0:
 		app.Report.Infof("pre-switch: nothing to snapshot: no active component is affected")
 	default:
-		msg := fmt.Sprintf("pre-switch: took %d snapshots", len(res.Done))
+		msg := "pre-switch: took " + plural(len(res.Done), "snapshot")
 		if res.Pruned > 0 {
-			msg += fmt.Sprintf("; removed %d old generations (keeping %d per component)", res.Pruned, candidate.Snapshots.Keep)
+			msg += fmt.Sprintf("; removed %s (keeping %d per component)", plural(res.Pruned, "old generation"), candidate.Snapshots.Keep)
 		}
 		app.Report.Infof("%s", msg)
 	}

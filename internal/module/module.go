@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/dysnomia-go/dysnomia/internal/config"
 	"github.com/dysnomia-go/dysnomia/internal/store"
@@ -116,20 +117,29 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// RestoreTarget picks the snapshot a restore puts back: the id named in
-// req.Snapshot, or the latest generation. ok is false when the component has
-// no snapshot at all; restore is then a no-op, as upstream.
+// RestoreTarget picks the snapshot a restore puts back: the one named in
+// req.Snapshot (an id, or <container>/<component>/<id> as snapshots list
+// prints it, which must name this component), or the latest generation. ok
+// is false when the component has no snapshot at all; restore is then a
+// no-op, as upstream.
 func (r *Request) RestoreTarget() (sn store.Snapshot, ok bool, err error) {
 	k := r.Key()
-	if r.Snapshot != "" {
-		sn = store.Snapshot{Key: k, ID: r.Snapshot}
-		if err := store.ValidSegment(r.Snapshot); err != nil {
-			return sn, false, fmt.Errorf("restore %s: snapshot id: %w", k, err)
-		}
-		if _, err := os.Stat(r.Store.SnapshotDir(sn)); err != nil {
-			return sn, false, fmt.Errorf("restore %s: no snapshot %s in %s", k, r.Snapshot, r.Store.Dir())
-		}
-		return sn, true, nil
+	if r.Snapshot == "" {
+		return r.Store.Latest(k)
 	}
-	return r.Store.Latest(k)
+	id := r.Snapshot
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		if id[:i] != k.String() {
+			return sn, false, fmt.Errorf("restore %s: snapshot %s is not one of this component's", k, id)
+		}
+		id = id[i+1:]
+	}
+	sn = store.Snapshot{Key: k, ID: id}
+	if err := store.ValidSegment(id); err != nil {
+		return sn, false, fmt.Errorf("restore %s: snapshot id: %w", k, err)
+	}
+	if _, err := os.Stat(r.Store.SnapshotDir(sn)); err != nil {
+		return sn, false, fmt.Errorf("restore %s: no snapshot %s in %s", k, id, r.Store.Dir())
+	}
+	return sn, true, nil
 }

@@ -180,3 +180,51 @@ func TestSqliteDisnixCall(t *testing.T) {
 		t.Errorf("generations = %d, want 1", n)
 	}
 }
+
+// TestSqliteRestoreNamedSnapshot: restore --snapshot puts back an older
+// generation, named by its id or as snapshots list prints it; a snapshot of
+// another component is refused and the database is left as it was.
+func TestSqliteRestoreNamedSnapshot(t *testing.T) {
+	env, _ := StateEnv(t)
+	container, comp, dbFile := sqliteSetup(t)
+	act := func(verb string, args ...string) Result {
+		t.Helper()
+		return Run(t, env, "dysnomia", append([]string{verb, "--component", comp, "--container", container}, args...)...)
+	}
+	must := func(verb string, args ...string) {
+		t.Helper()
+		if r := act(verb, args...); r.Code != 0 {
+			t.Fatalf("%s %v: exit %d\n%s", verb, args, r.Code, r.Stderr)
+		}
+	}
+	must("activate")
+	must("snapshot")
+	sqliteQuery(t, dbFile, "INSERT INTO test VALUES ('Bye world')")
+	must("snapshot")
+	list := strings.Fields(MustRun(t, env, "dysnomia", "snapshots", "list").Stdout)
+	if len(list) != 2 {
+		t.Fatalf("snapshots list = %q, want two generations", list)
+	}
+	first := list[0]
+	firstID, ok := strings.CutPrefix(first, "sqlite-container/testdb/")
+	if !ok {
+		t.Fatalf("snapshots list printed %q, want sqlite-container/testdb/<id>", first)
+	}
+
+	for _, name := range []string{first, firstID} {
+		sqliteQuery(t, dbFile, "INSERT INTO test VALUES ('later')")
+		must("restore", "--snapshot", name)
+		if diff := cmp.Diff([]string{"Hello world"}, sqliteQuery(t, dbFile)); diff != "" {
+			t.Fatalf("after restore --snapshot %s (-want +got):\n%s", name, diff)
+		}
+	}
+
+	sqliteQuery(t, dbFile, "INSERT INTO test VALUES ('kept')")
+	r := act("restore", "--snapshot", "sqlite-container/otherdb/"+firstID)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "not one of this component's") {
+		t.Fatalf("restore of another component's snapshot: exit %d, stderr:\n%s", r.Code, r.Stderr)
+	}
+	if diff := cmp.Diff([]string{"Hello world", "kept"}, sqliteQuery(t, dbFile)); diff != "" {
+		t.Fatalf("a refused restore changed the database (-want +got):\n%s", diff)
+	}
+}

@@ -20,11 +20,26 @@ type Marker struct {
 	Type          string // module type recorded by RecordActive; "" when unknown
 }
 
-// MarkActive records that the component is active. A garbage marker is turned
-// back into an activated marker ("un-garbaging" the component). Idempotent.
+// MarkActive records that the component is active: RecordActive without a
+// type (a type recorded earlier for the same path is kept).
 func (s *Store) MarkActive(k Key, componentPath string) error {
+	return s.RecordActive(k, componentPath, "")
+}
+
+// RecordActive records that the component is active, with its path and the
+// module type of its container, so that bulk deployment can still
+// deactivate the component after its container file has disappeared. A
+// garbage marker is turned back into an activated marker ("un-garbaging"
+// the component). With typ "", a type recorded earlier for the same path is
+// kept. Idempotent. The marker holds the component path on its first line
+// and the type on the second; upstream Dysnomia only tests for the marker's
+// existence.
+func (s *Store) RecordActive(k Key, componentPath, typ string) error {
 	if err := k.Validate(); err != nil {
 		return err
+	}
+	if strings.ContainsAny(componentPath+typ, "\n\x00") {
+		return fmt.Errorf("mark %s active: component path or type contains a newline", k)
 	}
 	act := s.path("activated", k.Container, k.Component)
 	if err := os.MkdirAll(filepath.Dir(act), 0o755); err != nil {
@@ -34,13 +49,28 @@ func (s *Store) MarkActive(k Key, componentPath string) error {
 	if err := os.Rename(garbage, act); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("mark %s active: %w", k, err)
 	}
-	if old, err := os.ReadFile(act); err == nil && parseMarker(old).ComponentPath == componentPath {
-		return nil
+	want := componentPath + "\n"
+	if typ != "" {
+		want += typ + "\n"
 	}
-	if err := writeFileAtomic(act, []byte(componentPath+"\n"), 0o644); err != nil {
+	if old, err := os.ReadFile(act); err == nil {
+		if string(old) == want || (typ == "" && parseMarker(old).ComponentPath == componentPath) {
+			return nil
+		}
+	}
+	if err := writeFileAtomic(act, []byte(want), 0o644); err != nil {
 		return fmt.Errorf("mark %s active: %w", k, err)
 	}
 	return nil
+}
+
+// parseMarker reads a marker's content: the component path on the first
+// line and, optionally, the module type on the second. An upstream marker
+// is empty.
+func parseMarker(data []byte) Marker {
+	path, rest, _ := strings.Cut(string(data), "\n")
+	typ, _, _ := strings.Cut(rest, "\n")
+	return Marker{ComponentPath: strings.TrimSpace(path), Type: strings.TrimSpace(typ)}
 }
 
 // UnmarkActive removes the activated marker (stateless modules' deactivate).

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
 
 // Kind classifies what Check found.
@@ -309,7 +311,7 @@ func (s *Store) Repair(ctx context.Context, sel Selection) (*RepairResult, error
 			res.Removed = append(res.Removed, f.Path)
 		}
 		for d := range dirs {
-			if err := syncDir(d); err != nil && !os.IsNotExist(err) {
+			if err := atomicfile.SyncDir(d); err != nil && !os.IsNotExist(err) {
 				return res, fmt.Errorf("repair: %w", err)
 			}
 		}

@@ -12,49 +12,9 @@ import (
 
 	"github.com/nix-community/go-nix/pkg/nar"
 	"golang.org/x/sys/unix"
+
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
-
-// writeFileAtomic writes data to a temporary file next to path, syncs it and
-// renames it over path, then syncs the directory. Temporary names start with
-// ".tmp-", which readers skip and gc removes.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a directory's entries (renames, creations) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // mkdirAllSync is os.MkdirAll that also syncs the parent of every directory
 // it creates, so that a directory that later receives a renamed snapshot
@@ -78,7 +38,7 @@ func mkdirAllSync(dir string) error {
 		}
 		return err
 	}
-	return syncDir(parent)
+	return atomicfile.SyncDir(parent)
 }
 
 // syncDirs fsyncs every directory below and including root. Regular files
@@ -88,7 +48,7 @@ func syncDirs(root string) error {
 		if err != nil || !d.IsDir() {
 			return err
 		}
-		return syncDir(p)
+		return atomicfile.SyncDir(p)
 	})
 }
 
@@ -202,7 +162,7 @@ func copyNode(src, dst string) error {
 				return err
 			}
 		}
-		return syncDir(dst)
+		return atomicfile.SyncDir(dst)
 	case fi.Mode().IsRegular():
 		if err := os.Link(src, dst); err == nil {
 			return nil

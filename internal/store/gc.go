@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
 
 // GCResult reports what GC removed.
@@ -104,7 +106,7 @@ func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
 			}
 			res.Generations = append(res.Generations, g)
 		}
-		if err := syncDir(gp); err != nil {
+		if err := atomicfile.SyncDir(gp); err != nil {
 			return err
 		}
 		gens = gens[len(gens)-keep:]
@@ -139,7 +141,7 @@ func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
 		res.Snapshots = append(res.Snapshots, sn)
 	}
 	if removed {
-		if err := syncDir(sp); err != nil {
+		if err := atomicfile.SyncDir(sp); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"syscall"
+
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
 
 // Generation is one numbered entry of generations/<c>/<comp>.
@@ -167,7 +169,7 @@ func (s *Store) addGeneration(sn Snapshot) (n int, added bool, err error) {
 		os.Remove(tmp)
 		return 0, false, err
 	}
-	return n, true, syncDir(dir)
+	return n, true, atomicfile.SyncDir(dir)
 }
 
 func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
 
 // Incoming is a complete snapshot payload waiting in a work directory (see
@@ -181,7 +183,7 @@ func (s *Store) install(inc Incoming) (Status, error) {
 		if err := os.Rename(inc.Dir, target); err != nil {
 			return 0, err
 		}
-		return Installed, syncDir(filepath.Dir(target))
+		return Installed, atomicfile.SyncDir(filepath.Dir(target))
 	} else if err != nil {
 		return 0, err
 	}
@@ -205,7 +207,7 @@ func (s *Store) install(inc Incoming) (Status, error) {
 	if err := exchange(inc.Dir, target); err != nil {
 		return 0, err
 	}
-	return Replaced, syncDir(filepath.Dir(target))
+	return Replaced, atomicfile.SyncDir(filepath.Dir(target))
 }
 
 // intact reports whether the stored snapshot sn verifies, against its
@@ -237,7 +239,7 @@ func (s *Store) writeRecords(inc Incoming, overwrite bool) error {
 		if err := mkdirAllSync(filepath.Dir(sumFile)); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(sumFile, []byte(inc.Checksum), 0o644); err != nil {
+		if err := atomicfile.Write(sumFile, []byte(inc.Checksum), 0o644); err != nil {
 			return err
 		}
 	}

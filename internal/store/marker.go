@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
 
 // Marker is an activation or garbage marker. Upstream writes empty marker
@@ -58,7 +60,7 @@ func (s *Store) RecordActive(k Key, componentPath, typ string) error {
 			return nil
 		}
 	}
-	if err := writeFileAtomic(act, []byte(want), 0o644); err != nil {
+	if err := atomicfile.Write(act, []byte(want), 0o644); err != nil {
 		return fmt.Errorf("mark %s active: %w", k, err)
 	}
 	return nil
@@ -137,7 +139,7 @@ func (s *Store) markers(kind string) ([]Marker, error) {
 			return nil, err
 		}
 		for _, comp := range comps {
-			if strings.HasPrefix(comp, ".tmp-") {
+			if strings.HasPrefix(comp, atomicfile.TempPrefix) {
 				continue // a marker write interrupted by a crash
 			}
 			data, err := os.ReadFile(s.path(kind, c, comp))

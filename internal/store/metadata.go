@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
 
 // Meta is what a module tells the store about a snapshot it commits.
@@ -75,5 +77,5 @@ func (s *Store) writeMetadata(sn Snapshot, md *Metadata) error {
 	if err := mkdirAllSync(filepath.Dir(file)); err != nil {
 		return err
 	}
-	return writeFileAtomic(file, append(data, '\n'), 0o644)
+	return atomicfile.Write(file, append(data, '\n'), 0o644)
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 	"github.com/dysnomia-go/dysnomia/internal/config"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 )
@@ -123,7 +124,10 @@ func (r *Record) Save(stateDir string) (changed bool, err error) {
 	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) {
 		return false, nil
 	}
-	if err := writeFileAtomic(file, data, 0o644); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return false, fmt.Errorf("write the applied record: %w", err)
+	}
+	if err := atomicfile.Write(file, data, 0o644); err != nil {
 		return false, fmt.Errorf("write the applied record: %w", err)
 	}
 	return true, nil
@@ -173,47 +177,4 @@ func (p *propsJSON) UnmarshalJSON(data []byte) error {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Key < ps[j].Key })
 	*p = propsJSON(ps)
 	return nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path, syncs it
-// and renames it into place, then syncs the directory.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 	"github.com/dysnomia-go/dysnomia/internal/config"
 )
 
@@ -139,7 +140,7 @@ func (v *Views) Write(stateDir string) (changed bool, err error) {
 	if err := os.Rename(newLink, link); err != nil {
 		return false, fmt.Errorf("render views: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return false, fmt.Errorf("render views: %w", err)
 	}
 	// Remove the views this replaced.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
 
 // sidecars are the files SQLite keeps next to a database file.
@@ -61,7 +63,7 @@ func ensureDir(s *settings) error {
 			return err
 		}
 	}
-	return syncDir(filepath.Dir(s.dir))
+	return atomicfile.SyncDir(filepath.Dir(s.dir))
 }
 
 // tempFile creates an empty file next to the database path for the work of
@@ -145,7 +147,7 @@ func install(tmp, path string) error {
 	default:
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 func syncFile(path string) error {
@@ -158,15 +160,6 @@ func syncFile(path string) error {
 		err = cerr
 	}
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // existing reports whether the database file path exists; anything but a

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 	"github.com/dysnomia-go/dysnomia/internal/module"
 )
 
@@ -27,7 +28,7 @@ func collectGarbage(req *module.Request) error {
 	if err := removeFiles(path); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	req.Report.Infof("removed %s", path)

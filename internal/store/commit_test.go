@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,20 +149,23 @@ func TestCommitIDIsDeterministic(t *testing.T) {
 	}
 	runtime.GOMAXPROCS(prev)
 
-	// The encoder itself, with explicit concurrency settings.
-	var ref []byte
-	for _, conc := range []int{1, 2, 4, 16} {
-		var buf bytes.Buffer
-		enc, err := zstd.NewWriter(&buf, append(EncoderOptions(), zstd.WithEncoderConcurrency(conc))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc.Write(data)
-		enc.Close()
-		if ref == nil {
-			ref = buf.Bytes()
-		} else if !bytes.Equal(ref, buf.Bytes()) {
-			t.Errorf("encoder concurrency %d gives different output (%d vs %d bytes)", conc, buf.Len(), len(ref))
+	// The encoders themselves (Create's and CreateFast's settings), with
+	// explicit concurrency settings.
+	for level, opts := range map[string][]zstd.EOption{"default": EncoderOptions(), "fast": FastEncoderOptions()} {
+		var ref []byte
+		for _, conc := range []int{1, 2, 4, 16} {
+			var buf bytes.Buffer
+			enc, err := zstd.NewWriter(&buf, append(slices.Clone(opts), zstd.WithEncoderConcurrency(conc))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc.Write(data)
+			enc.Close()
+			if ref == nil {
+				ref = buf.Bytes()
+			} else if !bytes.Equal(ref, buf.Bytes()) {
+				t.Errorf("%s level: encoder concurrency %d gives different output (%d vs %d bytes)", level, conc, buf.Len(), len(ref))
+			}
 		}
 	}
 }

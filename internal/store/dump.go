@@ -42,12 +42,16 @@ func (d *Dump) Create(name string) (io.WriteCloser, error) {
 	return d.create(name, EncoderOptions())
 }
 
-// CreateFast is Create with zstd's fastest level (FastEncoderOptions), for
-// dumps whose producer competes with the compressor for the same cores, as a
-// database dump tool and its server do. On SQL dumps it compresses about as
-// well as the default level with two thirds of the CPU time.
+// CreateFast is Create with zstd's fastest level (FastEncoderOptions) and one
+// encoder goroutine, for dumps whose producer competes with the compressor
+// for the same cores, as a database dump tool and its server do. On SQL dumps
+// the fastest level compresses about as well as the default one with two
+// thirds of the CPU time, and a single goroutine spends less CPU than
+// several (no hand-over of blocks between them): on 2 cores, with
+// mariadb-dump and its server busy, it also finishes sooner. The output is
+// the same either way.
 func (d *Dump) CreateFast(name string) (io.WriteCloser, error) {
-	return d.create(name, FastEncoderOptions())
+	return d.create(name, append(FastEncoderOptions(), zstd.WithEncoderConcurrency(1)))
 }
 
 func (d *Dump) create(name string, opts []zstd.EOption) (io.WriteCloser, error) {

@@ -24,12 +24,7 @@ func activate(ctx context.Context, req *module.Request, s settings) error {
 	if err != nil {
 		return err
 	}
-	db, err := connect(ctx, s, req.Report, true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	conn, release, err := componentLock(ctx, db, name, s.timeout)
+	conn, release, err := lockComponent(ctx, s, req, name)
 	if err != nil {
 		return err
 	}

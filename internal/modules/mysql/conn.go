@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/ui"
 )
 
@@ -162,9 +163,25 @@ func tag(name string) string {
 // activities that change the database.
 func lockName(name string) string { return "dysnomia:" + tag(name) }
 
-// componentLock takes the component's named lock on a dedicated connection,
-// waiting up to wait. The lock lives as long as the connection, so a killed
-// process never leaves it behind. release frees it and the connection.
+// lockComponent connects to the server and takes the component's named lock
+// on a dedicated connection, waiting up to the timeout property. The lock
+// lives as long as the connection, so a killed process never leaves it
+// behind. release frees it and closes the connection.
+func lockComponent(ctx context.Context, s settings, req *module.Request, name string) (*sql.Conn, func(), error) {
+	db, err := connect(ctx, s, req.Report, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, release, err := componentLock(ctx, db, name, s.timeout)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return conn, func() { release(); db.Close() }, nil
+}
+
+// componentLock takes the component's named lock on a dedicated connection
+// of db, waiting up to wait. release frees it and the connection.
 func componentLock(ctx context.Context, db *sql.DB, name string, wait time.Duration) (*sql.Conn, func(), error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {

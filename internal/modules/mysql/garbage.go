@@ -20,12 +20,7 @@ func collectGarbage(ctx context.Context, req *module.Request, s settings) error 
 		req.Report.Infof("%s is not deactivated; keeping database %q", req.Key(), name)
 		return nil
 	}
-	db, err := connect(ctx, s, req.Report, true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	conn, release, err := componentLock(ctx, db, name, s.timeout)
+	conn, release, err := lockComponent(ctx, s, req, name)
 	if err != nil {
 		return err
 	}

@@ -38,12 +38,7 @@ func restore(ctx context.Context, req *module.Request, s settings) error {
 		return fmt.Errorf("snapshot %s holds no %s (it has: %s)", sn.Rel(), DumpFile, strings.Join(payload.Files(), ", "))
 	}
 
-	db, err := connect(ctx, s, req.Report, true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	conn, release, err := componentLock(ctx, db, name, s.timeout)
+	conn, release, err := lockComponent(ctx, s, req, name)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dysnomia-go/dysnomia/internal/store"
 )
@@ -18,6 +19,14 @@ import (
 // with nothing of it visible, or leave a store in which every snapshot
 // verifies and check finds no problem.
 //
+// Run it with a bound on minimisation:
+//
+//	go test ./internal/transfer -run '^$' -fuzz '^FuzzImport$' -fuzztime 5m -fuzzminimizetime 50x
+//
+// Every execution does real file system work (fsyncs included), so the
+// default minimisation budget (60 s per new input) would spend the whole
+// run minimising the first input with new coverage.
+//
 // The seed corpus is testdata/fuzz/FuzzImport (valid streams and the
 // hostile ones of TestImportRefuses); TRANSFER_WRITE_SEEDS=1 go test -run
 // TestWriteFuzzSeeds regenerates it.
@@ -25,7 +34,23 @@ func FuzzImport(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		root := t.TempDir()
 		s := store.Open(filepath.Join(root, "state"))
-		res, err := Import(context.Background(), s, bytes.NewReader(data))
+		// A hang fails the input (the fuzzer itself has no per-input limit).
+		type result struct {
+			res *Imported
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			res, err := Import(context.Background(), s, bytes.NewReader(data))
+			done <- result{res, err}
+		}()
+		var r0 result
+		select {
+		case r0 = <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("import of a %d-byte stream hung", len(data))
+		}
+		res, err := r0.res, r0.err
 
 		if entries, _ := os.ReadDir(root); len(entries) > 1 || len(entries) == 1 && entries[0].Name() != "state" {
 			t.Fatalf("import wrote outside the state directory: %v", entries)

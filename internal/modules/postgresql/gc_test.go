@@ -76,6 +76,11 @@ func TestLockDuringRestore(t *testing.T) {
 			t.Errorf("%s while a restore runs: %v; want a refusal", a, err)
 		}
 	}
+	// Release the lock before closing: a closed session's locks go only
+	// when its backend has exited, which the client does not wait for.
+	if _, err := holder.Exec(context.Background(), "select pg_advisory_unlock_all()"); err != nil {
+		t.Fatal(err)
+	}
 	holder.Close(context.Background())
 	f.must(module.Restore)
 	f.must(module.Lock)

@@ -359,7 +359,7 @@ func (m *machine) generations(t *testing.T, stateDir string) []string {
 func TestRunBlocks(t *testing.T) {
 	m := newMachine(t)
 	type check struct {
-		before func(t *testing.T, _ string) // nil: nothing to prepare
+		before func(t *testing.T) // nil: nothing to prepare
 		after  func(t *testing.T, out string)
 	}
 	checks := map[string]check{
@@ -380,7 +380,7 @@ func TestRunBlocks(t *testing.T) {
 			},
 		},
 		"Moving a database to another machine": {
-			before: func(t *testing.T, _ string) {
+			before: func(t *testing.T) {
 				m.srv.Psql(t, "app", "insert into notes values ('moved')")
 			},
 			after: func(t *testing.T, _ string) {
@@ -396,7 +396,7 @@ func TestRunBlocks(t *testing.T) {
 			},
 		},
 		"With Disnix": {
-			before: func(t *testing.T, _ string) {
+			before: func(t *testing.T) {
 				m.srv.Psql(t, "app", "insert into notes values ('kept')")
 			},
 			after: func(t *testing.T, _ string) {
@@ -423,7 +423,7 @@ func TestRunBlocks(t *testing.T) {
 			text = rest
 		}
 		if c.before != nil {
-			c.before(t, "")
+			c.before(t)
 		}
 		out := runBlock(t, block{text: text, line: b.line, section: b.section}, m.dir, m.env)
 		c.after(t, out)

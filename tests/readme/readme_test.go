@@ -257,7 +257,10 @@ func TestBuildBlock(t *testing.T) {
 		}
 	}
 	for _, b := range byMarker(t, "build") {
-		runBlock(t, b, src, []string{"PATH=" + filepath.Dir(goTool) + ":" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")})
+		// The test's own environment (module cache, proxy settings), with
+		// the go command on PATH.
+		env := append(os.Environ(), "PATH="+filepath.Dir(goTool)+":"+os.Getenv("PATH"))
+		runBlock(t, b, src, env)
 		// The links answer to the upstream tools' flags.
 		empty := t.TempDir()
 		for _, args := range [][]string{{"dysnomia-snapshots", "--query-all"}, {"dysnomia-containers", "--query-containers"}} {

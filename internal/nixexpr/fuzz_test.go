@@ -32,7 +32,8 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !utf8.ValidString(name + value) {
+		// Each on its own: two invalid halves can make a valid whole.
+		if !utf8.ValidString(name) || !utf8.ValidString(value) {
 			t.Skip("nix-instantiate --json does not round-trip invalid UTF-8")
 		}
 		got := eval(t, nixInstantiate(t), out)

@@ -140,7 +140,7 @@ func (s *Store) checkKey(k Key, r *CheckReport, verify bool, verified func(Verdi
 	for _, name := range names {
 		p := filepath.Join(gp, name)
 		rel := s.rel(p)
-		if strings.HasPrefix(name, ".tmp-") {
+		if strings.HasPrefix(name, atomicfile.TempPrefix) {
 			r.Findings = append(r.Findings, Finding{Kind: KindStray, Path: rel, Message: fmt.Sprintf("%s is a half-made generation link", rel)})
 			continue
 		}
@@ -225,7 +225,7 @@ func (s *Store) checkKey(k Key, r *CheckReport, verify bool, verified func(Verdi
 		for _, name := range names {
 			p := filepath.Join(dir, name)
 			rel := s.rel(p)
-			if strings.HasPrefix(name, ".tmp-") {
+			if strings.HasPrefix(name, atomicfile.TempPrefix) {
 				r.Findings = append(r.Findings, Finding{Kind: KindStray, Path: rel, Message: fmt.Sprintf("%s is a half-written record", rel)})
 				continue
 			}

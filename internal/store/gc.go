@@ -188,7 +188,7 @@ func (s *Store) removeStrays(dir string, res *GCResult) error {
 		return err
 	}
 	for _, name := range names {
-		if !strings.HasPrefix(name, ".tmp-") {
+		if !strings.HasPrefix(name, atomicfile.TempPrefix) {
 			continue
 		}
 		p := filepath.Join(dir, name)

@@ -160,7 +160,7 @@ func (s *Store) addGeneration(sn Snapshot) (n int, added bool, err error) {
 	if len(nums) > 0 {
 		n = nums[len(nums)-1] + 1
 	}
-	tmp := filepath.Join(dir, fmt.Sprintf(".tmp-%d-%d", n, os.Getpid()))
+	tmp := filepath.Join(dir, fmt.Sprintf("%s%d-%d", atomicfile.TempPrefix, n, os.Getpid()))
 	os.Remove(tmp)
 	if err := os.Symlink(generationLink(sn), tmp); err != nil {
 		return 0, false, err

@@ -363,13 +363,20 @@ func TestRunBlocks(t *testing.T) {
 	m := newMachine(t)
 	type check struct {
 		before func(t *testing.T) // nil: nothing to prepare
-		after  func(t *testing.T, out string)
+		// nil: the block runs whole; else its first paragraph runs, then
+		// this, then the rest of the block.
+		afterFirst func(t *testing.T)
+		after      func(t *testing.T, out string)
 	}
 	checks := map[string]check{
 		// The block's first paragraph takes a snapshot; the test then writes
 		// a row and snapshots again (the rest of the block restores the
 		// latest, then the first generation, then keeps one).
 		"Listing and restoring snapshots": {
+			afterFirst: func(t *testing.T) {
+				m.srv.Psql(t, "app", "insert into notes values ('broken')")
+				m.sh(t, "dysnomia snapshot --container postgresql-database --component app")
+			},
 			after: func(t *testing.T, out string) {
 				if diff := cmp.Diff([]string{"declared"}, m.notes(t)); diff != "" {
 					t.Errorf("app after the restore examples (-want +got):\n%s", diff)
@@ -418,15 +425,17 @@ func TestRunBlocks(t *testing.T) {
 			t.Fatalf("README.md:%d: run block in section %q, which this test has no checks for", b.line, b.section)
 		}
 		text := strings.ReplaceAll(b.text, "/etc/dysnomia/", m.etc+"/")
-		if b.section == "Listing and restoring snapshots" {
-			first, rest, _ := strings.Cut(text, "\n\n")
-			m.sh(t, first)
-			m.srv.Psql(t, "app", "insert into notes values ('broken')")
-			m.sh(t, "dysnomia snapshot --container postgresql-database --component app")
-			text = rest
-		}
 		if c.before != nil {
 			c.before(t)
+		}
+		if c.afterFirst != nil {
+			first, rest, ok := strings.Cut(text, "\n\n")
+			if !ok {
+				t.Fatalf("README.md:%d: block has one paragraph; the test expects more", b.line)
+			}
+			m.sh(t, first)
+			c.afterFirst(t)
+			text = rest
 		}
 		out := runBlock(t, block{text: text, line: b.line, section: b.section}, m.dir, m.env)
 		c.after(t, out)

@@ -74,6 +74,7 @@ func (m Module) activate(ctx context.Context, req *module.Request, ss *session) 
 	if !ok {
 		return fmt.Errorf("activate %s: a restore or a snapshot of database %q is in progress", name, name)
 	}
+	defer unlockRestore(ctx, conn, name, false)
 	if err := recoverSwap(ctx, req, conn, name); err != nil {
 		return fmt.Errorf("activate %s: %w", name, err)
 	}

@@ -210,7 +210,11 @@ const lockClass = 0x44797300 // "Dys\0"
 // without waiting: exclusive for the activities that create, replace or drop
 // it (activate, restore, collect-garbage), shared for those that must not run
 // while it is replaced (snapshot, lock). ok is false when another session
-// holds it in a conflicting mode. The lock ends with the session.
+// holds it in a conflicting mode. The lock ends with the session at the
+// latest; holders release it with unlockRestore before they close the
+// session, since the server drops a closed session's locks only when its
+// backend has exited, which the client does not wait for (the next
+// dysnomia process could otherwise find the lock still held).
 func lockRestore(ctx context.Context, conn *pgx.Conn, db string, shared bool) (ok bool, err error) {
 	fn := "pg_try_advisory_lock"
 	if shared {
@@ -218,6 +222,16 @@ func lockRestore(ctx context.Context, conn *pgx.Conn, db string, shared bool) (o
 	}
 	err = conn.QueryRow(ctx, "select "+fn+"($1::int4, hashtext($2))", lockClass, db).Scan(&ok)
 	return ok, err
+}
+
+// unlockRestore releases the lock lockRestore took, even when ctx has been
+// cancelled; if that fails, the session's end releases it.
+func unlockRestore(ctx context.Context, conn *pgx.Conn, db string, shared bool) {
+	fn := "pg_advisory_unlock"
+	if shared {
+		fn += "_shared"
+	}
+	conn.Exec(context.WithoutCancel(ctx), "select "+fn+"($1::int4, hashtext($2))", lockClass, db)
 }
 
 // terminate ends the other sessions connected to db.

@@ -38,6 +38,7 @@ func (m Module) collectGarbage(ctx context.Context, req *module.Request, ss *ses
 	if !ok {
 		return fmt.Errorf("collect garbage of %s: a restore or a snapshot of database %q is in progress", name, name)
 	}
+	defer unlockRestore(ctx, conn, name, false)
 	if err := recoverSwap(ctx, req, conn, name); err != nil {
 		return fmt.Errorf("collect garbage of %s: %w", name, err)
 	}

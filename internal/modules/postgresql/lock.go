@@ -31,5 +31,6 @@ func (m Module) lock(ctx context.Context, req *module.Request, ss *session) erro
 	if !ok {
 		return fmt.Errorf("lock %s: a restore of database %q is in progress", name, name)
 	}
+	defer unlockRestore(ctx, conn, name, true)
 	return nil
 }

@@ -64,6 +64,7 @@ func (m Module) restore(ctx context.Context, req *module.Request, ss *session) e
 	if !ok {
 		return fmt.Errorf("restore %s: another restore or a snapshot of database %q is in progress", name, name)
 	}
+	defer unlockRestore(ctx, conn, name, false)
 	if err := recoverSwap(ctx, req, conn, name); err != nil {
 		return fmt.Errorf("restore %s: %w", name, err)
 	}

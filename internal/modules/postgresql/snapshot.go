@@ -37,6 +37,7 @@ func (m Module) snapshot(ctx context.Context, req *module.Request, ss *session) 
 	if !ok {
 		return fmt.Errorf("snapshot %s: a restore of database %q is in progress", name, name)
 	}
+	defer unlockRestore(ctx, conn, name, true)
 	info, err := lookupDB(ctx, conn, name)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", name, err)

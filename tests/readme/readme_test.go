@@ -164,7 +164,13 @@ func TestSetUpInstallsWhatCIInstalls(t *testing.T) {
 	ci := strings.Fields(m[1])
 	for _, b := range byMarker(t, "setup") {
 		var readme []string
-		for _, cmd := range commandLines(b.text) {
+		lines := commandLines(b.text)
+		if len(lines) == 0 || lines[0] != "apt-get update" {
+			t.Errorf("README.md:%d: the setup block must start with apt-get update (a fresh machine has no package lists)", b.line)
+		} else {
+			lines = lines[1:]
+		}
+		for _, cmd := range lines {
 			f := strings.Fields(cmd)
 			if len(f) < 2 || f[0] != "apt-get" || f[1] != "install" {
 				t.Fatalf("README.md:%d: setup block line %q is not an apt-get install", b.line, cmd)

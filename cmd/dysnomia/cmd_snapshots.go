@@ -48,9 +48,9 @@ func (s SnapshotSelection) selection() (store.Selection, error) {
 		if f.value == "" {
 			continue
 		}
-		name := config.NameOf(f.value)
-		if err := store.ValidSegment(name); err != nil {
-			return sel, fmt.Errorf("%s %q: %w", f.flag, f.value, err)
+		name, err := config.ArgName(f.flag, f.value)
+		if err != nil {
+			return sel, err
 		}
 		*f.dst = name
 	}

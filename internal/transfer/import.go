@@ -96,6 +96,7 @@ type abortReader struct {
 	r        io.Reader
 	aborted  bool
 	progress ui.Counter
+	n        int64 // bytes read
 }
 
 var errAborted = errors.New("import aborted")
@@ -109,6 +110,7 @@ func (a *abortReader) Read(p []byte) (int, error) {
 		return 0, errAborted
 	}
 	n, err := a.r.Read(p)
+	a.n += int64(n)
 	a.progress.Add(int64(n))
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -201,6 +203,12 @@ func (rd *reader) read(ctx context.Context, src *abortReader) (err error) {
 	}
 	if !rd.markerSeen {
 		return fmt.Errorf("not a snapshot stream: no %s entry", markerName)
+	}
+	// Every field of a NAR is padded to 8 bytes, so a whole archive is a
+	// multiple of 8 bytes long. The parser does not check the padding of
+	// the archive's last token: a stream cut inside it would pass.
+	if src.n%8 != 0 {
+		return fmt.Errorf("malformed stream: cut short inside its final padding (%d bytes read, not a multiple of 8)", src.n)
 	}
 	var one [1]byte
 	if n, _ := io.ReadFull(src.r, one[:]); n > 0 {

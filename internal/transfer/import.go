@@ -30,11 +30,19 @@ type Imported struct {
 // Import reads a stream written by Export and installs its snapshots into
 // s. Payloads are received into a work directory of s; only when the whole
 // stream has been read and every payload verifies against its checksum are
-// they installed, under one hold of the store lock, followed by the stream's
-// generations in order. Snapshots s already holds with the same checksum
+// they installed, followed by the stream's generations in order. The store
+// lock is held from the first byte to the last generation. Snapshots s already holds with the same checksum
 // are skipped without being written. A malformed or hostile stream is
 // refused with nothing of it visible.
 func Import(ctx context.Context, s *store.Store, r io.Reader) (*Imported, error) {
+	// The lock is held while the stream is read: which snapshots are
+	// skipped as already present is decided there, and gc must not remove
+	// one of them before its generations are added.
+	unlock, err := s.Lock(ctx, "import")
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	defer unlock()
 	work, err := s.TempDir("import")
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
@@ -53,7 +61,7 @@ func Import(ctx context.Context, s *store.Store, r io.Reader) (*Imported, error)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	res, err := s.Install(ctx, "import", rd.incoming, rd.generations())
+	res, err := s.InstallLocked(ctx, rd.incoming, rd.generations())
 	out := &Imported{}
 	if res != nil {
 		out.Snapshots = res.Snapshots

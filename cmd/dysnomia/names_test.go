@@ -15,7 +15,7 @@ import (
 // before anything happens: path steps that reach out of the search
 // directories or onto another component, and names that do not print on
 // one line.
-var hostileNames = []string{".", "..", "x/../..", "../../../DIR", "a/b", "../elsewhere/x", "new\nline", "tab\tx", "esc\x1b[2J", "-rf", "bad\xff"}
+var hostileNames = []string{".", "..", "x/../..", "../../../DIR", "a/b", "../elsewhere/x", "new\nline", "tab\tx", "esc\x1b[2J", "bad\xff"}
 
 // quoted is how an error quotes a hostile name: the command line reads
 // invalid UTF-8 as U+FFFD.

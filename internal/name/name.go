@@ -20,10 +20,9 @@ const MaxLen = 255
 // Check accepts a name usable as one directory entry and printable on one
 // line: not empty, not "." or "..", no "/", valid UTF-8 without control
 // or format characters (newlines, NUL, escape sequences, bidirectional
-// overrides, …) or U+FFFD, not starting with "-"
-// (which tools would read as an option), and at most MaxLen bytes. Spaces,
-// quotes and other punctuation are allowed: modules quote identifiers and
-// pass paths as single arguments.
+// overrides, …) or U+FFFD, and at most MaxLen bytes. Spaces, quotes, a
+// leading "-" and other punctuation are allowed: modules quote identifiers
+// and never pass a name where a tool could take it for an option.
 func Check(s string) error {
 	switch {
 	case s == "":
@@ -34,8 +33,6 @@ func Check(s string) error {
 		return fmt.Errorf("invalid name %s: contains \"/\"", strconv.Quote(s))
 	case !utf8.ValidString(s):
 		return fmt.Errorf("invalid name %s: not valid UTF-8", strconv.Quote(s))
-	case strings.HasPrefix(s, "-"):
-		return fmt.Errorf("invalid name %s: starts with \"-\"", strconv.Quote(s))
 	case len(s) > MaxLen:
 		return fmt.Errorf("invalid name %s…: longer than %d bytes", strconv.Quote(s[:32]), MaxLen)
 	}

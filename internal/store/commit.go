@@ -46,7 +46,7 @@ func (s *Store) Commit(ctx context.Context, k Key, meta Meta, fill func(*Dump) e
 	defer removeTemp(work)
 
 	payload := filepath.Join(work, "payload")
-	if err := os.Mkdir(payload, 0o755); err != nil {
+	if err := mkdirPrivate(payload); err != nil {
 		return Committed{}, fmt.Errorf("snapshot %s: %w", k, err)
 	}
 	d := &Dump{dir: payload, report: s.Report, label: "snapshot " + k.String()}

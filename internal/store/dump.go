@@ -62,7 +62,7 @@ func (d *Dump) create(name string, opts []zstd.EOption) (io.WriteCloser, error) 
 		d.pipe = newPipeHash()
 	}
 	stored := &partWriter{dir: d.dir, name: name + ".zst", pipe: d.pipe}
-	if err := os.MkdirAll(filepath.Dir(filepath.Join(d.dir, filepath.FromSlash(name))), 0o755); err != nil {
+	if err := mkdirAllPrivate(d.dir, filepath.Dir(filepath.Join(d.dir, filepath.FromSlash(name)))); err != nil {
 		return nil, err
 	}
 	if err := stored.open(); err != nil {
@@ -177,7 +177,7 @@ type partWriter struct {
 
 func (w *partWriter) open() error {
 	p := filepath.Join(w.dir, filepath.FromSlash(partName(w.name, w.part)))
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := createPrivate(p, false)
 	if err != nil {
 		return err
 	}

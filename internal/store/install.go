@@ -185,7 +185,7 @@ func (s *Store) install(inc Incoming) (Status, error) {
 		if err := s.writeRecords(inc, true); err != nil {
 			return 0, err
 		}
-		if err := mkdirAllSync(filepath.Dir(target)); err != nil {
+		if err := s.mkdirAll(filepath.Dir(target)); err != nil {
 			return 0, err
 		}
 		if err := os.Rename(inc.Dir, target); err != nil {
@@ -244,10 +244,10 @@ func (s *Store) writeRecords(inc Incoming, overwrite bool) error {
 	if have, err := exists(sumFile); err != nil {
 		return err
 	} else if overwrite || !have {
-		if err := mkdirAllSync(filepath.Dir(sumFile)); err != nil {
+		if err := s.mkdirAll(filepath.Dir(sumFile)); err != nil {
 			return err
 		}
-		if err := atomicfile.Write(sumFile, []byte(inc.Checksum), 0o644); err != nil {
+		if err := atomicfile.Write(sumFile, []byte(inc.Checksum), FileMode); err != nil {
 			return err
 		}
 	}

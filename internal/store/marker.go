@@ -44,7 +44,7 @@ func (s *Store) RecordActive(k Key, componentPath, typ string) error {
 		return fmt.Errorf("mark %s active: component path or type contains a newline", k)
 	}
 	act := s.path("activated", k.Container, k.Component)
-	if err := os.MkdirAll(filepath.Dir(act), 0o755); err != nil {
+	if err := s.mkdirAll(filepath.Dir(act)); err != nil {
 		return fmt.Errorf("mark %s active: %w", k, err)
 	}
 	garbage := s.path("garbage", k.Container, k.Component)
@@ -60,7 +60,7 @@ func (s *Store) RecordActive(k Key, componentPath, typ string) error {
 			return nil
 		}
 	}
-	if err := atomicfile.Write(act, []byte(want), 0o644); err != nil {
+	if err := atomicfile.Write(act, []byte(want), FileMode); err != nil {
 		return fmt.Errorf("mark %s active: %w", k, err)
 	}
 	return nil
@@ -96,7 +96,7 @@ func (s *Store) MarkGarbage(k Key) error {
 	if _, err := os.Lstat(act); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(garbage), 0o755); err != nil {
+	if err := s.mkdirAll(filepath.Dir(garbage)); err != nil {
 		return fmt.Errorf("mark %s as garbage: %w", k, err)
 	}
 	if err := os.Rename(act, garbage); err != nil {

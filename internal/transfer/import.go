@@ -356,18 +356,14 @@ func (pl *payload) receive(hdr *nar.Header, p string, nr *nar.Reader) error {
 	}
 	switch hdr.Type {
 	case nar.TypeDirectory:
-		return os.Mkdir(disk, 0o755)
+		return store.MkdirPrivate(disk)
 	case nar.TypeSymlink:
 		if err := store.CheckLinkTarget(hdr.LinkTarget); err != nil {
 			return fmt.Errorf("entry %q: %w", p, err)
 		}
 		return os.Symlink(hdr.LinkTarget, disk)
 	case nar.TypeRegular:
-		perm := os.FileMode(0o644)
-		if hdr.Executable {
-			perm = 0o755
-		}
-		f, err := os.OpenFile(disk, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		f, err := store.CreatePrivate(disk, hdr.Executable)
 		if err != nil {
 			return err
 		}

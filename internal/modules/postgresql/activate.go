@@ -172,7 +172,7 @@ end $dysnomia$`, literal(incomplete)))
 var psqlError = regexp.MustCompile(`(?m)^psql:(.*?):(\d+): (ERROR|FATAL|PANIC):\s+(.*)$`)
 
 // scriptError names the file and line of the failing statement.
-func scriptError(err error, stderr *tail, staged, scripts []string) error {
+func scriptError(err error, stderr *stderrTail, staged, scripts []string) error {
 	out := unstage(stderr.String(), staged, scripts)
 	m := psqlError.FindStringSubmatch(out)
 	if m == nil {

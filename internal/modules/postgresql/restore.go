@@ -1,6 +1,7 @@
 package postgresql
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/tail"
 	"github.com/dysnomia-go/dysnomia/internal/ui"
 )
 
@@ -216,9 +219,28 @@ func (ss *session) pgRestore(ctx context.Context, req *module.Request, payload *
 	cmd.Env = append(cmd.Env, "PGOPTIONS="+loadOptions)
 	cmd.Stdin = stdin
 	if err := cmd.Run(); err != nil {
+		if truncatedArchive(stderr.String()) {
+			return &store.IntegrityError{Problems: []string{fmt.Sprintf(
+				"snapshot %s: the archive is incomplete (its table of contents names data the archive does not hold): %s",
+				payload.Rel(), strings.TrimSpace(stderr.String()))}}
+		}
 		return runErr("pg_restore", err, stderr.String())
 	}
 	return nil
+}
+
+// truncatedArchive tells from pg_restore's complaint that a custom-format
+// archive ends before the data its table of contents lists. The table of
+// contents is written first, so an archive cut anywhere after it — even
+// cleanly between two tables' data — still names every data block, and
+// pg_restore fails on the first one it cannot find.
+func truncatedArchive(stderr string) bool {
+	for _, m := range []string{"could not find block ID", "unexpected end of file", "could not read from input file: end of file"} {
+		if strings.Contains(stderr, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // psqlRestore loads an upstream plain-SQL dump into db with psql, stopping
@@ -236,12 +258,26 @@ func (ss *session) psqlRestore(ctx context.Context, req *module.Request, payload
 		return err
 	}
 	cmd.Env = append(cmd.Env, "PGOPTIONS="+loadOptions)
-	cmd.Stdin = src
-	if err := cmd.Run(); err != nil {
+	end := &tail.Reader{R: src, Keep: 4096}
+	cmd.Stdin = end
+	err = cmd.Run()
+	// A dump cut at a statement boundary loads without an error: only its
+	// missing trailer tells. (When psql stopped early on an error, the end
+	// was never read, and psql's error is the one to report.)
+	if end.EOF() && !bytes.Contains(end.Tail(), []byte(plainTrailer)) {
+		return &store.IntegrityError{Problems: []string{fmt.Sprintf(
+			"snapshot %s: the dump ends without pg_dump's %q line: it was cut short, and loading it would restore only part of the database",
+			payload.Rel(), strings.TrimSpace(plainTrailer))}}
+	}
+	if err != nil {
 		return runErr("psql", err, stderr.String())
 	}
 	return nil
 }
+
+// plainTrailer is the line pg_dump ends a plain-format dump with (followed
+// only by comment lines, and by \unrestrict in newer versions).
+const plainTrailer = "\n-- PostgreSQL database dump complete\n"
 
 // spool writes r to a file in a private temporary directory readable by the
 // OS user the programs run as.

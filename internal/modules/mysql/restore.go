@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/tail"
 )
 
 // restore puts a snapshot back: load it into a temporary database, then
@@ -109,10 +111,18 @@ func load(ctx context.Context, req *module.Request, s settings, payload loader, 
 	if err != nil {
 		return err
 	}
-	g := newGuardReader(r)
+	end := &tail.Reader{R: r, Keep: 4096}
+	g := newGuardReader(end)
 	err = run(cmd, g)
 	if g.err != nil {
 		return g.err // the client's complaint about the cut-off input is noise
+	}
+	// When the client stopped early on an error, the end was never read,
+	// and its error is the one to report.
+	if end.EOF() && !complete(end.LastLine()) {
+		return &store.IntegrityError{Problems: []string{fmt.Sprintf(
+			"the dump ends with %q, not with the dump tool's last statements: it was cut short, and loading it would restore only part of the database",
+			truncate(end.LastLine(), 60))}}
 	}
 	return err
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -62,6 +65,43 @@ func (a *App) Store() (*store.Store, error) {
 		}
 		s.LockTimeout = d
 	}
+	return s, nil
+}
+
+// ExistingStore is Store for commands that only read or prune what is
+// there (list, latest, check, gc, export, resolve). A state directory that
+// was given (--state-dir or DYSNOMIA_STATEDIR) and does not exist is an
+// error naming it: most likely a typo, and "0 snapshots, 0 problems" would
+// hide it. The default directory of a machine where nothing was ever
+// stored counts as empty, with a warning; so does any missing one, silently,
+// for the upstream tool name dysnomia-snapshots, whose callers (Disnix)
+// expect upstream's behaviour.
+func (a *App) ExistingStore() (*store.Store, error) {
+	s, err := a.Store()
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(s.Dir())
+	switch {
+	case err == nil && fi.IsDir():
+		return s, nil
+	case err == nil:
+		return nil, fmt.Errorf("state directory %s is not a directory", s.Dir())
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("state directory %s: %w", s.Dir(), err)
+	}
+	if a.Prog == "dysnomia-snapshots" {
+		return s, nil // upstream: a missing store is empty, silently
+	}
+	given := a.Getenv("DYSNOMIA_STATEDIR") != "" || (a.Globals != nil && a.Globals.StateDir != "")
+	if given {
+		from := "DYSNOMIA_STATEDIR"
+		if a.Globals != nil && a.Globals.StateDir != "" {
+			from = "--state-dir"
+		}
+		return nil, fmt.Errorf("state directory %s (%s) does not exist", s.Dir(), from)
+	}
+	a.Report.Warnf("state directory %s does not exist: nothing has been stored here", s.Dir())
 	return s, nil
 }
 

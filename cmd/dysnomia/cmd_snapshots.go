@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -108,7 +109,7 @@ func (c *SnapshotsLatestCmd) Run(ctx context.Context, app *App) error {
 }
 
 func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, check, asJSON, latestOnly bool) error {
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}
@@ -248,13 +249,24 @@ type SnapshotsResolveCmd struct {
 
 // Run implements the command.
 func (c *SnapshotsResolveCmd) Run(app *App) error {
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}
 	snaps, err := parseRels(c.Snapshots)
 	if err != nil {
 		return err
+	}
+	// Every snapshot must exist before anything is printed: a caller
+	// copies what it is given.
+	var missing []string
+	for _, sn := range snaps {
+		if _, err := os.Lstat(s.SnapshotDir(sn)); err != nil {
+			missing = append(missing, fmt.Sprintf("snapshot %s is missing from %s", sn.Rel(), filepath.Join(s.Dir(), "snapshots")))
+		}
+	}
+	if len(missing) > 0 {
+		return &store.IntegrityError{Problems: missing}
 	}
 	out := bufio.NewWriter(app.Stdout)
 	defer out.Flush()
@@ -333,7 +345,7 @@ func (c *SnapshotsGCCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}
@@ -363,7 +375,7 @@ func (c *SnapshotsExportCmd) Run(ctx context.Context, app *App) error {
 	if len(snaps) > 0 && (sel.Container != "" || sel.Component != "") {
 		return fmt.Errorf("snapshots export: name snapshots or select with -C/-c, not both")
 	}
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}

@@ -33,12 +33,12 @@ var version = "0.1.0-dev"
 const (
 	exitOK        = 0
 	exitError     = 1
-	exitIntegrity = 65 // EX_DATAERR: a snapshot does not match its checksum or is missing
+	exitIntegrity = 65 // EX_DATAERR: a snapshot is missing, does not match its checksum, or holds an incomplete dump
 	exitLocked    = 75 // EX_TEMPFAIL: the state directory is locked by another process
 )
 
-const exitCodesHelp = `Exit status: 0 success; 1 error (bad usage, missing container or component, failed activity); ` +
-	`65 integrity failure (a snapshot does not match its checksum, or is missing); ` +
+const exitCodesHelp = `Exit status: 0 success; 1 error (bad usage or name, missing container or component, missing state directory, failed activity); ` +
+	`65 integrity failure (a snapshot is missing, does not match its checksum, or holds an incomplete dump; nothing was changed); ` +
 	`75 the state directory is locked by another dysnomia process; ` +
 	`any other status is a failing external module's own status, passed through.`
 

@@ -37,7 +37,7 @@ func (c *SnapshotsCheckCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}

@@ -88,13 +88,21 @@ func TestSnapshotsListNumericOrder(t *testing.T) {
 		rows[11].Checksum != "sha256:"+rows[11].ID || rows[11].Module != "test" || rows[11].Path != filepath.Join(s.Dir(), "snapshots", want[11]) {
 		t.Errorf("list --json: %+v", rows)
 	}
-	// An empty or missing store lists nothing and succeeds.
+	// A missing store lists nothing and succeeds with the upstream tool
+	// name, as upstream; the modern command names the directory it was
+	// given, which is most likely mistyped.
 	empty := newSnapStore(t)
 	if out, errOut, code := empty.run(t, "dysnomia-snapshots", "--query-all"); out != "" || errOut != "" || code != 0 {
 		t.Errorf("query of a missing store: %q %q %d", out, errOut, code)
 	}
+	if out, errOut, code := empty.run(t, "dysnomia", "snapshots", "list", "--json"); out != "" || code != 1 || !strings.Contains(errOut, "does not exist") {
+		t.Errorf("list --json of a missing store: %q %q %d", out, errOut, code)
+	}
+	if err := os.MkdirAll(empty.Dir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if out, _, _ := empty.run(t, "dysnomia", "snapshots", "list", "--json"); out != "[]\n" {
-		t.Errorf("list --json of a missing store: %q", out)
+		t.Errorf("list --json of an empty store: %q", out)
 	}
 }
 

@@ -64,12 +64,7 @@ func snapshot(ctx context.Context, req *module.Request, s settings) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case res.NewGeneration:
-		req.Report.Infof("snapshot %s is generation %d", res.Rel(), res.Generation)
-	default:
-		req.Report.Infof("database unchanged since generation %d (snapshot %s)", res.Generation, res.Rel())
-	}
+	req.Report.Infof("%s", res.Summary())
 	return nil
 }
 

@@ -52,12 +52,7 @@ func (m Module) snapshot(ctx context.Context, req *module.Request, ss *session) 
 	if err != nil {
 		return err
 	}
-	switch {
-	case committed.NewGeneration:
-		req.Report.Infof("snapshot %s: generation %d", committed.Rel(), committed.Generation)
-	default:
-		req.Report.Infof("snapshot %s: unchanged since generation %d", committed.Rel(), committed.Generation)
-	}
+	req.Report.Infof("%s", committed.Summary())
 	return nil
 }
 

@@ -46,11 +46,7 @@ func snapshot(ctx context.Context, req *module.Request) error {
 	if err != nil {
 		return err
 	}
-	if c.NewGeneration {
-		req.Report.Infof("snapshot %s: generation %d", c.Rel(), c.Generation)
-	} else {
-		req.Report.Infof("snapshot %s: unchanged, still generation %d", c.Rel(), c.Generation)
-	}
+	req.Report.Infof("%s", c.Summary())
 	return nil
 }
 

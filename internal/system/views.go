@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
-	"github.com/dysnomia-go/dysnomia/internal/store"
 	"github.com/dysnomia-go/dysnomia/internal/config"
+	"github.com/dysnomia-go/dysnomia/internal/store"
 )
 
 // ViewsDir is where switch renders the upstream-compatible views of the

@@ -176,7 +176,7 @@ var containersOptions = []getopt.Option{
 	{Long: "deploy"}, {Long: "snapshot"}, {Long: "restore"}, {Long: "collect-garbage"},
 	{Long: "container", Short: 'C', HasArg: true},
 	{Short: 'y'},
-	{Long: "json"}, {Long: "dry-run"}, // this implementation's additions
+	{Long: "json"}, {Long: "dry-run"}, {Long: "shell-values", HasArg: true}, // this implementation's additions
 	{Long: "help", Short: 'h'},
 	{Long: "version", Short: 'v'},
 }
@@ -194,10 +194,12 @@ func translateContainers(args []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dysnomia-containers: %w", err)
 	}
-	var action, operation, container string
+	var action, operation, container, shellValues string
 	var yes, haveContainer, jsonOut, dryRun bool
 	for _, p := range parsed {
 		switch p.Name {
+		case "shell-values":
+			shellValues = p.Value
 		case "json":
 			jsonOut = true
 		case "dry-run":
@@ -234,6 +236,9 @@ func translateContainers(args []string) ([]string, error) {
 	}
 	if jsonOut {
 		out = append(out, "--json")
+	}
+	if shellValues != "" {
+		out = append(out, "--shell-values="+shellValues)
 	}
 	return out, nil
 }

@@ -44,17 +44,7 @@ var modernCommands = map[string]bool{
 	"snapshots": true, "containers": true, "system": true,
 }
 
-var dysnomiaOptions = []getopt.Option{
-	{Long: "operation", Short: 'o', HasArg: true},
-	{Long: "component", Short: 'c', HasArg: true},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Long: "type", Short: 't', HasArg: true},
-	{Long: "environment", Short: 'E'},
-	{Long: "shell"},
-	{Long: "command", HasArg: true},
-	{Long: "help", Short: 'h'},
-	{Long: "version", Short: 'v'},
-}
+var dysnomiaOptions = getoptOptions(dysnomiaFlags)
 
 func translateDysnomia(parsed []getopt.Parsed) ([]string, error) {
 	var op, component, container, typ, command string
@@ -112,15 +102,7 @@ func translateDysnomia(parsed []getopt.Parsed) ([]string, error) {
 	return out, nil
 }
 
-var snapshotsOptions = []getopt.Option{
-	{Long: "query-all"}, {Long: "query-latest"}, {Long: "print-missing"}, {Long: "resolve"},
-	{Long: "gc"}, {Long: "import"}, {Long: "check"},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Long: "component", Short: 'c', HasArg: true},
-	{Long: "keep", HasArg: true},
-	{Long: "help", Short: 'h'},
-	{Long: "version", Short: 'v'},
-}
+var snapshotsOptions = getoptOptions(snapshotsFlags)
 
 // snapshotsOps maps dysnomia-snapshots operations to modern subcommands.
 var snapshotsOps = map[string]string{
@@ -169,17 +151,7 @@ func translateSnapshots(args []string) ([]string, error) {
 	return out, nil
 }
 
-var containersOptions = []getopt.Option{
-	{Long: "query-containers"}, {Long: "query-available-components"}, {Long: "query-activated-components"},
-	{Long: "generate-expr"}, {Long: "generate-dot"},
-	{Long: "operation", Short: 'o', HasArg: true},
-	{Long: "deploy"}, {Long: "snapshot"}, {Long: "restore"}, {Long: "collect-garbage"},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Short: 'y'},
-	{Long: "json"}, {Long: "dry-run"}, {Long: "shell-values", HasArg: true}, // this implementation's additions
-	{Long: "help", Short: 'h'},
-	{Long: "version", Short: 'v'},
-}
+var containersOptions = getoptOptions(containersFlags)
 
 // containersOps maps dysnomia-containers actions to modern subcommands.
 var containersOps = map[string]string{

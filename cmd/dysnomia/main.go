@@ -94,6 +94,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(code int) { exited = code; panic(exitPanic{}) }),
 		kong.Bind(app),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Help(helpPrinter(app)),
 	)
 	if err != nil {
 		report.Errorf("%v", err)

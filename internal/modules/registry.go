@@ -8,17 +8,24 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sqlite"
+	"github.com/dysnomia-go/dysnomia/internal/modules/tomcat"
+	"github.com/dysnomia-go/dysnomia/internal/modules/webapp"
 	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
 )
 
 // Registry returns a registry holding every native module, by type name.
 func Registry() *module.Registry {
 	r := module.NewRegistry()
+	r.Add("apache-webapplication", webapp.Apache)
+	r.Add("axis2-webservice", tomcat.Axis2Service)
 	r.Add("echo", echo.Module{})
 	r.Add("fileset", fileset.Module{})
+	r.Add("generic-webapplication", webapp.Generic)
 	r.Add("mysql-database", mysql.Module{})
+	r.Add("nginx-webapplication", webapp.Nginx)
 	r.Add("postgresql-database", postgresql.Module{})
 	r.Add("sqlite-database", sqlite.Module{})
+	r.Add("tomcat-webapplication", tomcat.WebApplication)
 	r.Add("wrapper", wrapper.Module{})
 	return r
 }

@@ -50,10 +50,14 @@ buildGo125Module {
   # flake's VM checks (tests/nixos).
   doCheck = false;
 
-  # The binary answers to the names of upstream's tools too.
+  # The binary answers to the names of upstream's tools too. The files
+  # Disnix tooling reads: the shell helper library external modules and
+  # Disnix's tests source, and the container expression disnixos imports.
   postInstall = ''
     ln -s dysnomia "$out/bin/dysnomia-containers"
     ln -s dysnomia "$out/bin/dysnomia-snapshots"
+    install -Dm644 ${../share/dysnomia/util} "$out/share/dysnomia/util"
+    install -Dm644 ${../share/dysnomia/generate-containers.nix} "$out/share/dysnomia/generate-containers.nix"
   '';
 
   doInstallCheck = true;
@@ -62,6 +66,7 @@ buildGo125Module {
     "$out/bin/dysnomia" version | grep -F -- ${lib.escapeShellArg version}
     "$out/bin/dysnomia-snapshots" --help >/dev/null
     "$out/bin/dysnomia-containers" --help >/dev/null
+    sh -n "$out/share/dysnomia/util"
     runHook postInstallCheck
   '';
 

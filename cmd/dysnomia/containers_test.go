@@ -306,6 +306,16 @@ func TestGenerateExprShellValues(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "    mem = \"1\";\n") {
 		t.Errorf("default mode, trusted file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	// A container file is evaluated by the same rule.
+	cont := filepath.Join(w.containers, "evaluated")
+	writeFile(t, cont, "type=echo\nhome=\"$(echo /srv)/data\"\n", 0o644)
+	out, errOut, code = runCLI(t, "dysnomia", env, "containers", "generate-expr")
+	if code != 0 || !strings.Contains(out, "    evaluated = {\n      home = \"/srv/data\";\n    };\n") {
+		t.Errorf("container file with shell code: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if err := os.Remove(cont); err != nil {
+		t.Fatal(err)
+	}
 	nobody.Chown(t, props)
 	for _, args := range [][]string{{"containers", "generate-expr"}, {"--shell-values=trusted", "containers", "generate-expr"}} {
 		out, errOut, code = runCLI(t, "dysnomia", env, args...)

@@ -14,7 +14,8 @@ import (
 )
 
 // bin is the dysnomia binary built once for the package by TestMain; the
-// symlinks dysnomia-snapshots and dysnomia-containers sit next to it.
+// symlinks dysnomia-snapshots, dysnomia-containers and the account tools
+// (dysnomia-addusers, …) sit next to it.
 var bin string
 
 func TestMain(m *testing.M) {
@@ -30,7 +31,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build dysnomia:", err)
 		os.Exit(1)
 	}
-	for _, alias := range []string{"dysnomia-snapshots", "dysnomia-containers"} {
+	for _, alias := range []string{"dysnomia-snapshots", "dysnomia-containers",
+		"dysnomia-addusers", "dysnomia-delusers", "dysnomia-addgroups", "dysnomia-delgroups"} {
 		if err := os.Symlink("dysnomia", filepath.Join(dir, alias)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -80,7 +80,9 @@ var (
 // InvalidPathError is a path that does not exist.
 type InvalidPathError struct{ Path string }
 
-func (e *InvalidPathError) Error() string { return fmt.Sprintf("the path %s is not valid: it does not exist", e.Path) }
+func (e *InvalidPathError) Error() string {
+	return fmt.Sprintf("the path %s is not valid: it does not exist", e.Path)
+}
 
 // specFiles lists the spec files path names for kind ("users" or
 // "groups"), sorted by name.

@@ -7,6 +7,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/fileset"
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
+	"github.com/dysnomia-go/dysnomia/internal/modules/process"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sqlite"
 	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
 )
@@ -18,6 +19,7 @@ func Registry() *module.Registry {
 	r.Add("fileset", fileset.Module{})
 	r.Add("mysql-database", mysql.Module{})
 	r.Add("postgresql-database", postgresql.Module{})
+	r.Add("process", process.Module{})
 	r.Add("sqlite-database", sqlite.Module{})
 	r.Add("wrapper", wrapper.Module{})
 	return r

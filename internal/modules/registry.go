@@ -9,6 +9,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/process"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sqlite"
+	"github.com/dysnomia-go/dysnomia/internal/modules/supervisord"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sysvinit"
 	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
 )
@@ -22,6 +23,7 @@ func Registry() *module.Registry {
 	r.Add("postgresql-database", postgresql.Module{})
 	r.Add("process", process.Module{})
 	r.Add("sqlite-database", sqlite.Module{})
+	r.Add("supervisord-program", supervisord.Module{})
 	r.Add("sysvinit-script", sysvinit.Module{})
 	r.Add("wrapper", wrapper.Module{})
 	return r

@@ -12,6 +12,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/supervisord"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sysvinit"
 	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
+	"github.com/dysnomia-go/dysnomia/internal/modules/xinetd"
 )
 
 // Registry returns a registry holding every native module, by type name.
@@ -26,5 +27,6 @@ func Registry() *module.Registry {
 	r.Add("supervisord-program", supervisord.Module{})
 	r.Add("sysvinit-script", sysvinit.Module{})
 	r.Add("wrapper", wrapper.Module{})
+	r.Add("xinetd-service", xinetd.Module{})
 	return r
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/process"
+	"github.com/dysnomia-go/dysnomia/internal/modules/s6rc"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sqlite"
 	"github.com/dysnomia-go/dysnomia/internal/modules/supervisord"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sysvinit"
@@ -23,6 +24,7 @@ func Registry() *module.Registry {
 	r.Add("mysql-database", mysql.Module{})
 	r.Add("postgresql-database", postgresql.Module{})
 	r.Add("process", process.Module{})
+	r.Add("s6-rc-service", s6rc.Module{})
 	r.Add("sqlite-database", sqlite.Module{})
 	r.Add("supervisord-program", supervisord.Module{})
 	r.Add("sysvinit-script", sysvinit.Module{})

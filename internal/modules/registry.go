@@ -11,6 +11,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/s6rc"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sqlite"
 	"github.com/dysnomia-go/dysnomia/internal/modules/supervisord"
+	"github.com/dysnomia-go/dysnomia/internal/modules/systemd"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sysvinit"
 	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
 	"github.com/dysnomia-go/dysnomia/internal/modules/xinetd"
@@ -28,6 +29,7 @@ func Registry() *module.Registry {
 	r.Add("sqlite-database", sqlite.Module{})
 	r.Add("supervisord-program", supervisord.Module{})
 	r.Add("sysvinit-script", sysvinit.Module{})
+	r.Add("systemd-unit", systemd.Module{})
 	r.Add("wrapper", wrapper.Module{})
 	r.Add("xinetd-service", xinetd.Module{})
 	return r

@@ -35,5 +35,5 @@ func activate(ctx context.Context, req *module.Request, s *spec) error {
 	}
 	// A failed start may still have left a daemon behind.
 	cleanup := func() error { return stop(ctx, req, s) }
-	return service.Activate(ctx, req, start, cleanup)
+	return service.Activate(ctx, req, start, cleanup, 1)
 }

@@ -115,7 +115,7 @@ func (Module) Run(ctx context.Context, req *module.Request) error {
 			}
 			return s.compileAndSwitch(ctx, req)
 		}
-		return service.Activate(ctx, req, start, func() error { return s.withdraw(ctx, req) })
+		return service.Activate(ctx, req, start, func() error { return s.withdraw(ctx, req) }, 1)
 	case module.Deactivate:
 		return service.Deactivate(ctx, req, func() error { return s.withdraw(ctx, req) }, 1)
 	}

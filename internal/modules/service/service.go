@@ -58,8 +58,8 @@ func RemoveAccounts(ctx context.Context, req *module.Request, attempts int) erro
 // component's accounts, run start, and mark the component active. If start
 // (or the accounts) fail, cleanup undoes what start did, with the
 // component, and the accounts are removed again; the error names what
-// failed first.
-func Activate(ctx context.Context, req *module.Request, start, cleanup func() error) error {
+// failed first; each account deletion is tried up to attempts times.
+func Activate(ctx context.Context, req *module.Request, start, cleanup func() error, attempts int) error {
 	err := AddAccounts(ctx, req)
 	if err == nil {
 		err = start()
@@ -70,7 +70,7 @@ func Activate(ctx context.Context, req *module.Request, start, cleanup func() er
 		if cleanup != nil {
 			rb = append(rb, cleanup())
 		}
-		rb = append(rb, RemoveAccounts(ctx, req, 1))
+		rb = append(rb, RemoveAccounts(ctx, req, attempts))
 		if e := errors.Join(rb...); e != nil {
 			return fmt.Errorf("%w; rolling back failed too: %v", err, e)
 		}

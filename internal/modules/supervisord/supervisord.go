@@ -120,7 +120,7 @@ func activate(ctx context.Context, req *module.Request, s *settings) error {
 		}
 		return s.apply(ctx, req)
 	}
-	return service.Activate(ctx, req, start, func() error { return cleanup(ctx, req, s, false) })
+	return service.Activate(ctx, req, start, func() error { return cleanup(ctx, req, s, false) }, 1)
 }
 
 // cleanup takes the component's programs out of supervisord: with stop,

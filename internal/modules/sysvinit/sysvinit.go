@@ -105,7 +105,7 @@ func activate(ctx context.Context, req *module.Request, scripts []string) error 
 		return nil
 	}
 	cleanup := func() error { return stopAll(ctx, req, started) }
-	return service.Activate(ctx, req, start, cleanup)
+	return service.Activate(ctx, req, start, cleanup, 1)
 }
 
 func deactivate(ctx context.Context, req *module.Request, scripts []string) error {

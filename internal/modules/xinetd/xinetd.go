@@ -93,7 +93,7 @@ func (Module) Run(ctx context.Context, req *module.Request) error {
 			}
 			return err
 		}
-		return service.Activate(ctx, req, start, cleanup)
+		return service.Activate(ctx, req, start, cleanup, 1)
 	case module.Deactivate:
 		stop := func() error {
 			if err := service.UnlinkFrom(src, s.TargetDir, s.Services); err != nil {

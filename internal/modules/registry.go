@@ -3,6 +3,7 @@ package modules
 
 import (
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/modules/docker"
 	"github.com/dysnomia-go/dysnomia/internal/modules/echo"
 	"github.com/dysnomia-go/dysnomia/internal/modules/fileset"
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
@@ -20,6 +21,7 @@ import (
 // Registry returns a registry holding every native module, by type name.
 func Registry() *module.Registry {
 	r := module.NewRegistry()
+	r.Add("docker-container", docker.Module{})
 	r.Add("echo", echo.Module{})
 	r.Add("fileset", fileset.Module{})
 	r.Add("mysql-database", mysql.Module{})

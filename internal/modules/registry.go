@@ -6,6 +6,8 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/docker"
 	"github.com/dysnomia-go/dysnomia/internal/modules/echo"
 	"github.com/dysnomia-go/dysnomia/internal/modules/fileset"
+	"github.com/dysnomia-go/dysnomia/internal/modules/foreign"
+	"github.com/dysnomia-go/dysnomia/internal/modules/managed"
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/process"
@@ -34,5 +36,9 @@ func Registry() *module.Registry {
 	r.Add("systemd-unit", systemd.Module{})
 	r.Add("wrapper", wrapper.Module{})
 	r.Add("xinetd-service", xinetd.Module{})
+	r.Add("managed-process", managed.Module{Registry: r})
+	for _, m := range foreign.Types {
+		r.Add(m.Type, m)
+	}
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/foreign"
 	"github.com/dysnomia-go/dysnomia/internal/modules/managed"
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
+	"github.com/dysnomia-go/dysnomia/internal/modules/nixos"
 	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/process"
 	"github.com/dysnomia-go/dysnomia/internal/modules/s6rc"
@@ -27,6 +28,7 @@ func Registry() *module.Registry {
 	r.Add("echo", echo.Module{})
 	r.Add("fileset", fileset.Module{})
 	r.Add("mysql-database", mysql.Module{})
+	r.Add("nixos-configuration", nixos.Module{})
 	r.Add("postgresql-database", postgresql.Module{})
 	r.Add("process", process.Module{})
 	r.Add("s6-rc-service", s6rc.Module{})

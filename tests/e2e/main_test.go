@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dysnomia-go/dysnomia/internal/testutil/proctest"
 )
 
 // bin is the dysnomia binary built once for the package by TestMain; the
@@ -19,6 +21,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	proctest.DaemonMain() // the test binary doubles as the process modules' test daemon
 	dir, err := os.MkdirTemp("", "dysnomia-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

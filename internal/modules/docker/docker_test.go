@@ -59,7 +59,9 @@ func setup(t *testing.T, settings string) (f *proctest.Fixture, comp, state stri
 	return f, comp, state
 }
 
-func calls(t *testing.T, state string) []string { return proctest.Calls(t, filepath.Join(state, "calls")) }
+func calls(t *testing.T, state string) []string {
+	return proctest.Calls(t, filepath.Join(state, "calls"))
+}
 
 func TestStateless(t *testing.T) {
 	f, comp, state := setup(t, "")

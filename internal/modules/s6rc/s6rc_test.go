@@ -16,10 +16,10 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/testutil/proctest"
 )
 
-// Debian 12 has s6 but not s6-rc, so s6-rc-compile, -update, -init and
-// s6-rc itself are never run here: these tests cover the service directory
+// Debian 12 has s6 but not s6-rc: these tests cover the service directory
 // the module prepares (links, bundle), that s6 really supervises such a
-// definition, and the rollback when compiling fails.
+// definition, and the rollback when compiling fails. TestCompileAndChange
+// (live_test.go) runs the rest where s6-rc is installed.
 
 func TestMain(m *testing.M) {
 	proctest.DaemonMain()

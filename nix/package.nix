@@ -54,6 +54,9 @@ buildGo125Module {
   postInstall = ''
     ln -s dysnomia "$out/bin/dysnomia-containers"
     ln -s dysnomia "$out/bin/dysnomia-snapshots"
+    for tool in addusers delusers addgroups delgroups; do
+      ln -s dysnomia "$out/bin/dysnomia-$tool"
+    done
   '';
 
   doInstallCheck = true;
@@ -62,6 +65,7 @@ buildGo125Module {
     "$out/bin/dysnomia" version | grep -F -- ${lib.escapeShellArg version}
     "$out/bin/dysnomia-snapshots" --help >/dev/null
     "$out/bin/dysnomia-containers" --help >/dev/null
+    "$out/bin/dysnomia-addusers" --help >/dev/null
     runHook postInstallCheck
   '';
 

@@ -1,11 +1,12 @@
 // Command dysnomia deploys and keeps mutable state — databases, repositories,
 // directories of files — the way Nix deploys packages.
 //
-// The binary answers to three names. As "dysnomia" it takes the modern
+// The binary answers to several names. As "dysnomia" it takes the modern
 // subcommands (kong grammar below) and also upstream's option-style command
 // line (dysnomia --operation activate …), which is how Disnix calls it. As
 // "dysnomia-snapshots" or "dysnomia-containers" (symlinks) it takes those
-// upstream tools' options. Upstream command lines are translated into modern
+// upstream tools' options, and as "dysnomia-addusers", "dysnomia-delusers",
+// "dysnomia-addgroups" or "dysnomia-delgroups" it is that account tool. Upstream command lines are translated into modern
 // ones (compat.go) and run by the same code.
 package main
 
@@ -59,6 +60,8 @@ type CLI struct {
 	Containers     ContainersCmd `cmd:"" help:"Operate on every configured container and component (upstream dysnomia-containers): list, deploy, snapshot, restore, generate-expr, …"`
 	Snapshots      SnapshotsCmd  `cmd:"" help:"Query, check, collect and move the snapshot store (upstream dysnomia-snapshots): list, latest, check, gc, export, import, …"`
 	System         SystemCmd     `cmd:"" help:"The NixOS entry points for a JSON system config: check, switch, pre-switch."`
+	Users          UsersCmd      `cmd:"" help:"Create or delete the user accounts a component declares (upstream dysnomia-addusers, dysnomia-delusers)."`
+	Groups         GroupsCmd     `cmd:"" help:"Create or delete the groups a component declares (upstream dysnomia-addgroups, dysnomia-delgroups)."`
 }
 
 // Globals are flags every subcommand accepts.

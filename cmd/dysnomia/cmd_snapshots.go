@@ -332,7 +332,8 @@ func (c *SnapshotsAddCmd) Run(ctx context.Context, app *App) error {
 // SnapshotsGCCmd is snapshots gc.
 type SnapshotsGCCmd struct {
 	SnapshotSelection
-	Keep string `default:"1" placeholder:"N" help:"How many of the latest generations of each component to keep (0 removes them all)."`
+	Keep   string `default:"1" placeholder:"N" help:"How many of the latest generations of each component to keep (0 removes them all)."`
+	DryRun bool   `name:"dry-run" help:"Only print what would be removed."`
 }
 
 // Run implements the command.
@@ -347,6 +348,13 @@ func (c *SnapshotsGCCmd) Run(ctx context.Context, app *App) error {
 	}
 	s, err := app.ExistingStore()
 	if err != nil {
+		return err
+	}
+	if c.DryRun {
+		res, err := s.GCDryRun(ctx, sel, keep)
+		if err == nil && len(res.Generations)+len(res.Snapshots)+len(res.Strays) == 0 {
+			app.Report.Infof("dry run: nothing would be removed")
+		}
 		return err
 	}
 	_, err = s.GC(ctx, sel, keep)

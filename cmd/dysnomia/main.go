@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -62,6 +63,9 @@ type CLI struct {
 	System         SystemCmd     `cmd:"" help:"The NixOS entry points for a JSON system config: check, switch, pre-switch."`
 	Users          UsersCmd      `cmd:"" help:"Create or delete the user accounts a component declares (upstream dysnomia-addusers, dysnomia-delusers)."`
 	Groups         GroupsCmd     `cmd:"" help:"Create or delete the groups a component declares (upstream dysnomia-addgroups, dysnomia-delgroups)."`
+	Help           HelpCmd       `cmd:"" help:"Describe the program, or a command (dysnomia help snapshots gc)."`
+	Completion     CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish (e.g. dysnomia completion bash > /etc/bash_completion.d/dysnomia)."`
+	Man            ManCmd        `cmd:"" hidden:"" help:"Print the manual page (roff)."`
 }
 
 // Globals are flags every subcommand accepts.
@@ -87,6 +91,9 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		report.Errorf("%v", err)
 		return exitError
 	}
+	if len(args) == 0 {
+		args = []string{"--help"} // bare dysnomia: what it can do, not an error
+	}
 	app := &App{Prog: prog, Stdin: stdin, Stdout: stdout, Stderr: stderr, Environ: environ, Report: report}
 	var cli CLI
 	exited := -1
@@ -97,10 +104,14 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(code int) { exited = code; panic(exitPanic{}) }),
 		kong.Bind(app),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.ValueFormatter(helpWithDefault),
 	)
 	if err != nil {
 		report.Errorf("%v", err)
 		return exitError
+	}
+	if prog == "dysnomia" && complete(parser, environ) {
+		return exitOK
 	}
 	code := func() (code int) {
 		defer func() {
@@ -124,6 +135,16 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 }
 
 type exitPanic struct{}
+
+// helpWithDefault shows a flag's default in its help, unless the help
+// already says it.
+func helpWithDefault(v *kong.Value) string {
+	help := kong.DefaultHelpValueFormatter(v)
+	if v.Default == "" || v.IsBool() || strings.Contains(v.Help, "default") || strings.Contains(v.Help, "Default") {
+		return help
+	}
+	return help + " (default: " + v.Default + ")"
+}
 
 // exitCode prints err and maps it to the process exit status.
 func exitCode(report *ui.Text, err error) int {

@@ -188,10 +188,22 @@ func TestSnapshotsGCAndAdd(t *testing.T) {
 	s.commit(t, testdb, "1\n")
 	s.commit(t, testdb, "2\n")
 	last := s.commit(t, testdb, "3\n")
-	_, errOut, code := s.run(t, "dysnomia-snapshots", "--gc")
-	if code != 0 || !strings.Contains(errOut, "Removing old generation symlink: mysql-container/testdb/1") ||
-		!strings.Contains(errOut, "Removing old snapshot: mysql-container/testdb/") {
+	// A dry run tells and removes nothing.
+	_, errOut, code := s.run(t, "dysnomia", "snapshots", "gc", "--dry-run")
+	if code != 0 || !strings.Contains(errOut, "would remove old generation mysql-container/testdb/1 ") ||
+		!strings.Contains(errOut, "would remove old snapshot mysql-container/testdb/") {
+		t.Errorf("gc --dry-run: exit %d\n%s", code, errOut)
+	}
+	if out, _, _ := s.run(t, "dysnomia-snapshots", "--query-all"); strings.Count(out, "\n") != 3 {
+		t.Errorf("after gc --dry-run: %q", out)
+	}
+	_, errOut, code = s.run(t, "dysnomia-snapshots", "--gc")
+	if code != 0 || !strings.Contains(errOut, "removing old generation mysql-container/testdb/1 ") ||
+		!strings.Contains(errOut, "removing old snapshot mysql-container/testdb/") {
 		t.Errorf("--gc: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, _ = s.run(t, "dysnomia", "snapshots", "gc", "--dry-run"); !strings.Contains(errOut, "dry run: nothing would be removed") {
+		t.Errorf("gc --dry-run with nothing to do: %q", errOut)
 	}
 	if out, _, _ := s.run(t, "dysnomia-snapshots", "--query-all"); out != last.Rel()+"\n" {
 		t.Errorf("after --gc: %q", out)

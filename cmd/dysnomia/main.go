@@ -73,6 +73,7 @@ type Globals struct {
 	StateDir    string `name:"state-dir" placeholder:"DIR" help:"State directory (default: $$DYSNOMIA_STATEDIR, else /var/state/dysnomia for root, ~/.dysnomia for others)."`
 	ShellValues string `name:"shell-values" placeholder:"MODE" help:"What to do with container or properties values that need shell evaluation ($$(…), $$VAR): reject (default), literal (keep as written) or eval (run /bin/sh, as upstream). Default: $$DYSNOMIA_SHELL_VALUES or reject."`
 	LockTimeout string `name:"lock-timeout" default:"5m" placeholder:"DURATION" help:"How long to wait for the state directory lock held by another process."`
+	Quiet       bool   `short:"q" help:"Print only results, warnings and errors: no notes, no progress. (Progress is only ever drawn on a terminal.)"`
 }
 
 func main() {
@@ -128,6 +129,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 			return exitError
 		}
 		app.Globals = &cli.Globals
+		report.Quiet = cli.Quiet
 		kctx.BindTo(ctx, (*context.Context)(nil))
 		return exitCode(report, kctx.Run())
 	}()

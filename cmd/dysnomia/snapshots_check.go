@@ -62,7 +62,7 @@ func (c *SnapshotsCheckCmd) Run(ctx context.Context, app *App) error {
 			return err
 		}
 	}
-	progress := app.Report.Progress("check", -1)
+	progress := app.Report.Progress("check", selectionSize(s, sel))
 	report, err := s.Check(ctx, sel, func(v store.Verdict) {
 		progress.Add(dirSize(s.SnapshotDir(v.Snapshot)))
 	})
@@ -178,6 +178,20 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// selectionSize adds up the sizes of the selection's snapshot directories,
+// the total check reads; -1 when it cannot tell.
+func selectionSize(s *store.Store, sel store.Selection) int64 {
+	keys, err := s.Keys(sel)
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, k := range keys {
+		n += dirSize(filepath.Join(s.Dir(), "snapshots", k.Container, k.Component))
+	}
+	return n
 }
 
 // dirSize adds up the sizes of the regular files below p.

@@ -157,11 +157,18 @@ func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, 
 					out.Flush()
 					v = s.Inspect(sn)
 					verdicts[sn] = v
-					if msg := upstreamCheckMessage(v); msg != "" && !v.NoChecksum {
+					// The upstream tool name speaks upstream's words;
+					// the modern command those of snapshots check.
+					msg := v.String()
+					if app.Prog == "dysnomia-snapshots" {
+						msg = upstreamCheckMessage(v)
+					}
+					switch {
+					case v.NoChecksum:
+						app.Report.Warnf("%s", msg)
+					case !v.OK():
 						app.Report.Errorf("%s", msg)
 						problems = append(problems, v.String())
-					} else if v.NoChecksum {
-						app.Report.Warnf("%s", msg)
 					}
 				}
 				row.Status = verdictStatus(v)

@@ -62,7 +62,7 @@ func (c *ContainersDeployCmd) Run(ctx context.Context, app *App) error {
 		if err := plan.Format(app.Stdout); err != nil {
 			return err
 		}
-		app.Report.Infof("dry run: would %s; %d unchanged", countSteps(plan.Steps), len(plan.Unchanged))
+		app.Report.Infof("%s", dryRunSummary(countSteps(plan.Steps), len(plan.Steps), len(plan.Unchanged)))
 		return nil
 	}
 	if len(plan.Steps) == 0 {
@@ -77,6 +77,16 @@ func (c *ContainersDeployCmd) Run(ctx context.Context, app *App) error {
 }
 
 // countSteps summarises steps: "activate 2, deactivate 1".
+// dryRunSummary is the one wording of a dry run's last line, for deploy
+// and switch: "dry run: would activate 2, deactivate 1; 3 unchanged", or
+// "dry run: nothing to do; 3 unchanged".
+func dryRunSummary(counts string, steps, unchanged int) string {
+	if steps == 0 {
+		return fmt.Sprintf("dry run: nothing to do; %d unchanged", unchanged)
+	}
+	return fmt.Sprintf("dry run: would %s; %d unchanged", counts, unchanged)
+}
+
 func countSteps(steps []deploy.Step) string {
 	var act, deact int
 	for _, s := range steps {

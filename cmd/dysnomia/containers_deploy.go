@@ -20,7 +20,7 @@ import (
 type ContainersDeployCmd struct {
 	Only
 	DryRun bool `name:"dry-run" help:"Print the plan (one step per line, sorted) and change nothing."`
-	JSON   bool `name:"json" help:"With --dry-run, print the plan as JSON."`
+	JSON   bool `name:"json" help:"Print JSON (docs/json.md): {version, dryRun, steps: [{activity, container, component, path, reason, oldPath, done, error}], unchanged}."`
 }
 
 // Run implements the command. Steps run in this process: a deployment with
@@ -32,12 +32,12 @@ func (c *ContainersDeployCmd) Run(ctx context.Context, app *App) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	if c.JSON && !c.DryRun {
-		return fmt.Errorf("--json needs --dry-run")
-	}
 	iv, err := app.Invoker()
 	if err != nil {
 		return err
+	}
+	if c.JSON {
+		iv.Stdout = app.Stderr // standard output carries the document alone
 	}
 	avail, warnings, err := deploy.Available(iv.Env.ComponentsPath, c.Container)
 	if err != nil {
@@ -53,11 +53,7 @@ func (c *ContainersDeployCmd) Run(ctx context.Context, app *App) error {
 	}
 	if c.DryRun {
 		if c.JSON {
-			steps := plan.Steps
-			if steps == nil {
-				steps = []deploy.Step{}
-			}
-			return writeJSON(app.Stdout, steps)
+			return writeJSON(app.Stdout, deployDocument(plan, true, nil))
 		}
 		if err := plan.Format(app.Stdout); err != nil {
 			return err
@@ -67,11 +63,16 @@ func (c *ContainersDeployCmd) Run(ctx context.Context, app *App) error {
 	}
 	if len(plan.Steps) == 0 {
 		app.Report.Infof("nothing to deploy: %d components up to date", len(plan.Unchanged))
-		return nil
+	} else {
+		err = (&deploy.Executor{Invoker: iv}).Run(ctx, plan.Steps)
+		if err == nil {
+			app.Report.Infof("deployed: did %s; %d unchanged", countSteps(plan.Steps), len(plan.Unchanged))
+		}
 	}
-	err = (&deploy.Executor{Invoker: iv}).Run(ctx, plan.Steps)
-	if err == nil {
-		app.Report.Infof("deployed: did %s; %d unchanged", countSteps(plan.Steps), len(plan.Unchanged))
+	if c.JSON {
+		if jerr := writeJSON(app.Stdout, deployDocument(plan, false, err)); jerr != nil && err == nil {
+			err = jerr
+		}
 	}
 	return err
 }

@@ -16,11 +16,12 @@ import (
 type SnapshotsCheckCmd struct {
 	SnapshotSelection
 	Repair bool `help:"First repair what can be repaired safely: remove leftovers of interrupted writes and generations whose snapshot is missing, and make entries other users could read private (0700/0600). Snapshot contents are never touched."`
-	JSON   bool `name:"json" help:"Print JSON: {stateDir, components, checked, problems, findings: [{kind, snapshot, generation, path, message, have, want}], repair, removed, tightened}."`
+	JSON   bool `name:"json" help:"Print JSON (docs/json.md): {version, stateDir, components, checked, problems, findings: [{kind, snapshot, generation, path, message, have, want}], repair, removed, tightened}."`
 }
 
 // checkResult is snapshots check --json.
 type checkResult struct {
+	Version    int             `json:"version"`
 	StateDir   string          `json:"stateDir"`
 	Components int             `json:"components"`
 	Checked    int             `json:"checked"`
@@ -43,7 +44,7 @@ func (c *SnapshotsCheckCmd) Run(ctx context.Context, app *App) error {
 	}
 	out := bufio.NewWriter(app.Stdout)
 	defer out.Flush()
-	res := checkResult{StateDir: s.Dir(), Repair: []string{}}
+	res := checkResult{Version: jsonVersion, StateDir: s.Dir(), Repair: []string{}}
 	if c.Repair {
 		rep, err := s.Repair(ctx, sel)
 		if rep != nil {

@@ -80,13 +80,13 @@ func TestSnapshotsListNumericOrder(t *testing.T) {
 	}
 
 	out, _, _ = s.run(t, "dysnomia", "snapshots", "list", "--json", "-c", "testdb")
-	var rows []snapshotRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 12 || rows[11].Generation != 12 || rows[11].ID != filepath.Base(want[11]) ||
-		rows[11].Checksum != "sha256:"+rows[11].ID || rows[11].Module != "test" || rows[11].Path != filepath.Join(s.Dir(), "snapshots", want[11]) {
-		t.Errorf("list --json: %+v", rows)
+	var doc listJSON
+	decodeStrict(t, out, &doc)
+	rows := doc.Snapshots
+	if doc.Version != 1 || len(rows) != 12 || rows[11].Generation != 12 || rows[11].ID != filepath.Base(want[11]) ||
+		rows[11].Checksum != "sha256:"+rows[11].ID || rows[11].Module != "test" || rows[11].Path != filepath.Join(s.Dir(), "snapshots", want[11]) ||
+		rows[11].Time == nil || rows[11].Size <= 0 || rows[11].DumpSize != int64(len("state 12\n")) {
+		t.Errorf("list --json: %+v", doc)
 	}
 	// A missing store lists nothing and succeeds with the upstream tool
 	// name, as upstream; the modern command names the directory it was
@@ -101,7 +101,7 @@ func TestSnapshotsListNumericOrder(t *testing.T) {
 	if err := os.MkdirAll(empty.Dir(), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if out, _, _ := empty.run(t, "dysnomia", "snapshots", "list", "--json"); out != "[]\n" {
+	if out, _, _ := empty.run(t, "dysnomia", "snapshots", "list", "--json"); out != "{\n  \"version\": 1,\n  \"snapshots\": []\n}\n" {
 		t.Errorf("list --json of an empty store: %q", out)
 	}
 }

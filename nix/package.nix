@@ -31,7 +31,7 @@ buildGo125Module {
   # The NAR hash (SRI, sha256) of the directory `go mod vendor` writes for
   # the source above. Refresh it with nix/update-vendor-hash.sh after a
   # change of go.mod, go.sum or of the imports; tests/nix checks it.
-  vendorHash = "sha256-wL6iuBH1+tJqsJSytTzHvJtb7EVmnigwV2pXODim2+M=";
+  vendorHash = "sha256-XVv6K2f2TKJGGnUxk9j2jk7GnHeSat6VXhTlYKiuI2w=";
 
   subPackages = [ "cmd/dysnomia" ];
 

@@ -167,4 +167,3 @@ func filterMarkers(ms []store.Marker, only string) []store.Marker {
 	}
 	return out
 }
-

@@ -69,7 +69,6 @@ func (s SnapshotSelection) args() string {
 	return out
 }
 
-
 // SnapshotsListCmd is snapshots list.
 type SnapshotsListCmd struct {
 	SnapshotSelection

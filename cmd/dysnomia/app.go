@@ -13,6 +13,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/modules"
 	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/system"
 	"github.com/dysnomia-go/dysnomia/internal/ui"
 )
 
@@ -128,16 +129,41 @@ func (a *App) Invoker() (*module.Invoker, error) {
 		return nil, err
 	}
 	return &module.Invoker{
-		Registry:  modules.Registry(),
-		Env:       a.Env(),
-		Environ:   a.Environ,
-		ShellMode: mode,
-		Store:     st,
-		Stdin:     a.Stdin,
-		Stdout:    a.Stdout,
-		Stderr:    a.Stderr,
-		Report:    a.Report,
+		Registry:            modules.Registry(),
+		Env:                 a.Env(),
+		Environ:             a.Environ,
+		ShellMode:           mode,
+		Store:               st,
+		ComponentProperties: declaredProperties(st.Dir()),
+		Stdin:               a.Stdin,
+		Stdout:              a.Stdout,
+		Stderr:              a.Stderr,
+		Report:              a.Report,
 	}, nil
+}
+
+// declaredProperties finds a component's own properties in what system
+// switch applied to this state directory, so that a component declared in
+// a system config (a fileset's targetDir, say) works by name with every
+// single-component command, as it did in the switch. Only an entry for the
+// same component at the same path counts.
+func declaredProperties(stateDir string) func(store.Key, string) (config.Properties, error) {
+	var rec *system.Record
+	return func(k store.Key, path string) (config.Properties, error) {
+		if rec == nil {
+			r, _, err := system.LoadRecord(stateDir)
+			if err != nil {
+				return nil, err
+			}
+			rec = r
+		}
+		for _, e := range rec.Entries {
+			if e.Key == k && e.Path == path {
+				return e.Properties, nil
+			}
+		}
+		return nil, nil
+	}
 }
 
 func lookupEnv(environ []string, key string) (string, bool) {

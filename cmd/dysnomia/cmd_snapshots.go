@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"golang.org/x/term"
 
@@ -70,25 +69,11 @@ func (s SnapshotSelection) args() string {
 	return out
 }
 
-// snapshotRow is one line of list and latest --json.
-type snapshotRow struct {
-	Container  string     `json:"container"`
-	Component  string     `json:"component"`
-	Generation int        `json:"generation"`
-	ID         string     `json:"id"`
-	Path       string     `json:"path"`
-	Checksum   string     `json:"checksum,omitempty"`
-	Time       *time.Time `json:"time,omitempty"`
-	Module     string     `json:"module,omitempty"`
-	Host       string     `json:"host,omitempty"`
-	Status     string     `json:"status,omitempty"` // with --check: "ok", "no-checksum", "checksum-mismatch", "missing", "unreadable"
-}
-
 // SnapshotsListCmd is snapshots list.
 type SnapshotsListCmd struct {
 	SnapshotSelection
 	Check bool `help:"Also verify each snapshot listed; exit 65 if any is damaged or missing."`
-	JSON  bool `name:"json" help:"Print JSON: [{container, component, generation, id, path, checksum, time, module, host, status}]."`
+	JSON  bool `name:"json" help:"Print JSON (docs/json.md): {version, snapshots: [{container, component, generation, id, path, checksum, time, module, host, size, dumpSize, status}]}."`
 }
 
 // Run implements the command.
@@ -144,9 +129,13 @@ func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, 
 			row := snapshotRow{Container: sn.Container, Component: sn.Component, Generation: g.N, ID: sn.ID, Path: s.SnapshotDir(sn)}
 			if asJSON {
 				row.Checksum, _, _ = s.Checksum(sn)
+				row.Size = dirSize(s.SnapshotDir(sn))
 				if md, err := s.Metadata(sn); err == nil && md != nil {
 					t := md.Time
 					row.Time, row.Module, row.Host = &t, md.Module, md.Host
+					for _, f := range md.Files {
+						row.DumpSize += f.DumpSize
+					}
 				}
 			} else if _, err := fmt.Fprintln(out, sn.Rel()); err != nil {
 				return err
@@ -157,11 +146,18 @@ func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, 
 					out.Flush()
 					v = s.Inspect(sn)
 					verdicts[sn] = v
-					if msg := upstreamCheckMessage(v); msg != "" && !v.NoChecksum {
+					// The upstream tool name speaks upstream's words;
+					// the modern command those of snapshots check.
+					msg := v.String()
+					if app.Prog == "dysnomia-snapshots" {
+						msg = upstreamCheckMessage(v)
+					}
+					switch {
+					case v.NoChecksum:
+						app.Report.Warnf("%s", msg)
+					case !v.OK():
 						app.Report.Errorf("%s", msg)
 						problems = append(problems, v.String())
-					} else if v.NoChecksum {
-						app.Report.Warnf("%s", msg)
 					}
 				}
 				row.Status = verdictStatus(v)
@@ -173,7 +169,7 @@ func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, 
 		}
 	}
 	if asJSON {
-		if err := writeJSON(out, rows); err != nil {
+		if err := writeJSON(out, listJSON{Version: jsonVersion, Snapshots: rows}); err != nil {
 			return err
 		}
 	}
@@ -218,6 +214,7 @@ func verdictStatus(v store.Verdict) string {
 // SnapshotsPrintMissingCmd is snapshots print-missing.
 type SnapshotsPrintMissingCmd struct {
 	Snapshots []string `arg:"" optional:"" name:"snapshot" help:"Snapshots as <container>/<component>/<id>."`
+	JSON      bool     `name:"json" help:"Print JSON (docs/json.md): {version, missing: [snapshot]}."`
 }
 
 // Run implements the command.
@@ -230,14 +227,21 @@ func (c *SnapshotsPrintMissingCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriter(app.Stdout)
-	defer out.Flush()
+	missing := []string{}
 	for _, sn := range snaps {
 		if _, err := os.Lstat(s.SnapshotDir(sn)); os.IsNotExist(err) {
-			fmt.Fprintln(out, sn.Rel())
+			missing = append(missing, sn.Rel())
 		} else if err != nil {
 			return err
 		}
+	}
+	if c.JSON {
+		return writeJSON(app.Stdout, missingJSON{Version: jsonVersion, Missing: missing})
+	}
+	out := bufio.NewWriter(app.Stdout)
+	defer out.Flush()
+	for _, rel := range missing {
+		fmt.Fprintln(out, rel)
 	}
 	return nil
 }
@@ -245,6 +249,7 @@ func (c *SnapshotsPrintMissingCmd) Run(app *App) error {
 // SnapshotsResolveCmd is snapshots resolve.
 type SnapshotsResolveCmd struct {
 	Snapshots []string `arg:"" optional:"" name:"snapshot" help:"Snapshots as <container>/<component>/<id>."`
+	JSON      bool     `name:"json" help:"Print JSON (docs/json.md): {version, snapshots: [{snapshot, path}]}."`
 }
 
 // Run implements the command.
@@ -267,6 +272,13 @@ func (c *SnapshotsResolveCmd) Run(app *App) error {
 	}
 	if len(missing) > 0 {
 		return &store.IntegrityError{Problems: missing}
+	}
+	if c.JSON {
+		doc := snapshotPathsJSON{Version: jsonVersion, Snapshots: []snapshotPath{}}
+		for _, sn := range snaps {
+			doc.Snapshots = append(doc.Snapshots, snapshotPath{sn.Rel(), s.SnapshotDir(sn)})
+		}
+		return writeJSON(app.Stdout, doc)
 	}
 	out := bufio.NewWriter(app.Stdout)
 	defer out.Flush()
@@ -332,7 +344,9 @@ func (c *SnapshotsAddCmd) Run(ctx context.Context, app *App) error {
 // SnapshotsGCCmd is snapshots gc.
 type SnapshotsGCCmd struct {
 	SnapshotSelection
-	Keep string `default:"1" placeholder:"N" help:"How many of the latest generations of each component to keep (0 removes them all)."`
+	Keep   string `default:"1" placeholder:"N" help:"How many of the latest generations of each component to keep (0 removes them all)."`
+	DryRun bool   `name:"dry-run" help:"Only print what would be removed."`
+	JSON   bool   `name:"json" help:"Print JSON (docs/json.md): {version, dryRun, keep, generations: [{snapshot, generation}], snapshots, strays}."`
 }
 
 // Run implements the command.
@@ -349,7 +363,20 @@ func (c *SnapshotsGCCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.GC(ctx, sel, keep)
+	var res *store.GCResult
+	if c.DryRun {
+		res, err = s.GCDryRun(ctx, sel, keep)
+		if err == nil && len(res.Generations)+len(res.Snapshots)+len(res.Strays) == 0 {
+			app.Report.Infof("dry run: nothing would be removed")
+		}
+	} else {
+		res, err = s.GC(ctx, sel, keep)
+	}
+	if c.JSON && (err == nil || res != nil) {
+		if jerr := writeJSON(app.Stdout, gcDocument(res, keep, c.DryRun)); err == nil {
+			err = jerr
+		}
+	}
 	return err
 }
 
@@ -357,6 +384,7 @@ func (c *SnapshotsGCCmd) Run(ctx context.Context, app *App) error {
 type SnapshotsExportCmd struct {
 	SnapshotSelection
 	Snapshots []string `arg:"" optional:"" name:"snapshot" help:"Export exactly these snapshots (<container>/<component>/<id>), in this order; the receiver's latest generation of a component is the last one named. Without them: every generation of the selection."`
+	JSON      bool     `name:"json" help:"Print a JSON summary on standard error (standard output is the stream; docs/json.md): {version, snapshots: [{snapshot, status}], generations, bytes}."`
 }
 
 // Run implements the command.
@@ -388,11 +416,21 @@ func (c *SnapshotsExportCmd) Run(ctx context.Context, app *App) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	app.Report.Infof("exported %d snapshots and %d generations (%s)", len(res.Snapshots), res.Generations, ui.Bytes(res.Bytes))
+	if c.JSON {
+		// Standard output is the stream: the summary goes to standard error.
+		doc := transferJSON{Version: jsonVersion, Snapshots: []transferSnapshot{}, Generations: []generationJSON{}, Bytes: res.Bytes}
+		for _, sn := range res.Snapshots {
+			doc.Snapshots = append(doc.Snapshots, transferSnapshot{sn.Rel(), "exported"})
+		}
+		return writeJSON(app.Stderr, doc)
+	}
 	return nil
 }
 
 // SnapshotsImportCmd is snapshots import.
-type SnapshotsImportCmd struct{}
+type SnapshotsImportCmd struct {
+	JSON bool `name:"json" help:"Print JSON (docs/json.md): {version, snapshots: [{snapshot, status}], generations: [{snapshot, generation}], bytes}."`
+}
 
 // Run implements the command.
 func (c *SnapshotsImportCmd) Run(ctx context.Context, app *App) error {
@@ -403,7 +441,21 @@ func (c *SnapshotsImportCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
-	res, err := transfer.Import(ctx, s, bufio.NewReaderSize(app.Stdin, 1<<20))
+	in := &countReader{r: app.Stdin}
+	res, err := transfer.Import(ctx, s, bufio.NewReaderSize(in, 1<<20))
+	if c.JSON && res != nil {
+		doc := transferJSON{Version: jsonVersion, Snapshots: []transferSnapshot{}, Generations: []generationJSON{}, Bytes: in.n}
+		for _, sn := range res.Snapshots {
+			doc.Snapshots = append(doc.Snapshots, transferSnapshot{sn.Rel(), sn.Status.String()})
+		}
+		for _, g := range res.Generations {
+			doc.Generations = append(doc.Generations, generationJSON{g.Snapshot.Rel(), g.N})
+		}
+		if jerr := writeJSON(app.Stdout, doc); err == nil {
+			err = jerr
+		}
+		return err
+	}
 	if res != nil {
 		out := bufio.NewWriter(app.Stdout)
 		for _, sn := range res.Snapshots {
@@ -415,6 +467,18 @@ func (c *SnapshotsImportCmd) Run(ctx context.Context, app *App) error {
 		}
 	}
 	return err
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func isTerminalWriter(w io.Writer) bool {

@@ -74,7 +74,7 @@ func (c *SystemSwitchCmd) Run(ctx context.Context, app *App) error {
 		if ferr := system.Format(app.Stdout, plan.Steps); ferr != nil {
 			return ferr
 		}
-		app.Report.Infof("dry run: would %s; %d unchanged", system.Count(plan.Steps), len(plan.Unchanged))
+		app.Report.Infof("%s", dryRunSummary(system.Count(plan.Steps), len(plan.Steps), len(plan.Unchanged)))
 		return err
 	}
 	if ferr := system.Format(app.Stdout, res.Done); ferr != nil {

@@ -21,6 +21,9 @@ func translate(prog string, args []string) ([]string, error) {
 	case "dysnomia-containers":
 		return translateContainers(args)
 	}
+	if cmd, ok := accountTools[prog]; ok {
+		return translateAccounts(prog, cmd, args)
+	}
 	if len(args) == 0 || !strings.HasPrefix(args[0], "-") {
 		return args, nil
 	}
@@ -41,7 +44,42 @@ func translate(prog string, args []string) ([]string, error) {
 var modernCommands = map[string]bool{
 	"activate": true, "deactivate": true, "lock": true, "unlock": true, "snapshot": true,
 	"restore": true, "collect-garbage": true, "shell": true, "version": true, "modules": true,
-	"snapshots": true, "containers": true, "system": true,
+	"snapshots": true, "containers": true, "system": true, "users": true, "groups": true,
+	"help": true, "completion": true, "man": true,
+}
+
+// accountTools maps upstream's user and group tools to modern subcommands.
+var accountTools = map[string][]string{
+	"dysnomia-addusers":  {"users", "add"},
+	"dysnomia-delusers":  {"users", "del"},
+	"dysnomia-addgroups": {"groups", "add"},
+	"dysnomia-delgroups": {"groups", "del"},
+}
+
+var accountOptions = []getopt.Option{
+	{Long: "help", Short: 'h'},
+	{Long: "version", Short: 'v'},
+}
+
+// translateAccounts takes upstream's command line of an account tool:
+// -h, -v and one path (extra operands are ignored, as upstream).
+func translateAccounts(prog string, cmd, args []string) ([]string, error) {
+	parsed, operands, err := getopt.Parse(accountOptions, args)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prog, err)
+	}
+	for _, p := range parsed {
+		switch p.Name {
+		case "help":
+			return append(append([]string{}, cmd...), "--help"), nil
+		case "version":
+			return []string{"version"}, nil
+		}
+	}
+	if len(operands) == 0 {
+		return nil, fmt.Errorf("%s: no path given (usage: %s PATH, a spec file or a component directory)", prog, prog)
+	}
+	return append(append([]string{}, cmd...), "--", operands[0]), nil
 }
 
 var dysnomiaOptions = getoptOptions(dysnomiaFlags)

@@ -89,6 +89,25 @@ func upstreamDysnomiaHelp() string {
 	return b.String()
 }
 
+// upstreamManText is the upstream command line of dysnomia as one
+// paragraph, for the manual page.
+func upstreamManText() string {
+	var b strings.Builder
+	b.WriteString("How Disnix calls dysnomia (upstream Dysnomia 0.10.2's options): dysnomia --type T --operation ACTIVITY --component C [--container K] --environment, or with --container K naming a container file instead of --environment. ")
+	for _, f := range dysnomiaFlags {
+		if f.Short != 0 {
+			fmt.Fprintf(&b, "-%c, ", f.Short)
+		}
+		b.WriteString("--" + f.Long)
+		if f.HasArg {
+			b.WriteString("=" + f.Arg)
+		}
+		b.WriteString(": " + f.Help + " ")
+	}
+	b.WriteString("Invoked as dysnomia-snapshots or dysnomia-containers, the binary takes those tools' options; their --help lists them.")
+	return b.String()
+}
+
 // upstreamToolHelp is the help of dysnomia-snapshots and
 // dysnomia-containers: the upstream flags they take.
 func upstreamToolHelp(prog string) string {

@@ -1,153 +1,121 @@
 package main
 
 import (
-	"regexp"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// flagLine matches the spelling column of a flag in a help text:
-// "  -o, --operation=ACTIVITY", "      --shell", "  -y".
-var flagLine = regexp.MustCompile(`(?m)^  (?:-(\w)(?:, )?)?(?:\s*--([a-z][a-z-]*))?(?:=\S+)?(?:\s|$)`)
-
-// helpFlags lists the flags of a help text's flag lines after the line
-// holding heading ("" for all), as "-o/--operation", "--shell", "-y".
-func helpFlags(text, heading string) []string {
-	if heading != "" {
-		i := strings.Index(text, heading)
-		if i < 0 {
-			return nil
-		}
-		text = text[i:]
+// dysnomia help COMMAND is COMMAND --help; bare dysnomia shows what it can
+// do instead of an error; defaults are shown in the help.
+func TestHelp(t *testing.T) {
+	env := []string{"HOME=" + t.TempDir()}
+	want, _, code := runCLI(t, "dysnomia", env, "snapshots", "gc", "--help")
+	if code != 0 {
+		t.Fatalf("snapshots gc --help: exit %d", code)
 	}
-	var out []string
-	for _, m := range flagLine.FindAllStringSubmatch(text, -1) {
-		switch {
-		case m[1] != "" && m[2] != "":
-			out = append(out, "-"+m[1]+"/--"+m[2])
-		case m[1] != "":
-			out = append(out, "-"+m[1])
-		case m[2] != "":
-			out = append(out, "--"+m[2])
+	got, _, code := runCLI(t, "dysnomia", env, "help", "snapshots", "gc")
+	if code != 0 || got != want {
+		t.Errorf("help snapshots gc: exit %d, output differs from snapshots gc --help:\n%s", code, cmp.Diff(want, got))
+	}
+	for _, flag := range []string{"--keep=N", "(default: 1)", "--dry-run"} {
+		if !strings.Contains(want, flag) {
+			t.Errorf("snapshots gc --help does not show %q:\n%s", flag, want)
+		}
+	}
+	if out, _, _ := runCLI(t, "dysnomia", env, "help"); !strings.Contains(out, "--lock-timeout=DURATION") || !strings.Contains(out, "(default: 5m)") {
+		t.Errorf("help does not show --lock-timeout's default:\n%s", out)
+	}
+	bare, errs, code := runCLI(t, "dysnomia", env)
+	if code != 0 || !strings.HasPrefix(bare, "Usage: dysnomia <command>") || errs != "" {
+		t.Errorf("bare dysnomia: exit %d, stdout %.60q, stderr %q", code, bare, errs)
+	}
+	if _, errs, code := runCLI(t, "dysnomia", env, "help", "nosuchcommand"); code != 1 || !strings.Contains(errs, "nosuchcommand") {
+		t.Errorf("help of an unknown command: exit %d, %q", code, errs)
+	}
+}
+
+// The shell asks the binary to complete (COMP_LINE); the answers come from
+// the command grammar.
+func TestCompletion(t *testing.T) {
+	env := []string{"HOME=" + t.TempDir()}
+	for _, tc := range []struct {
+		line string
+		want []string
+	}{
+		{"dysnomia snap", []string{"snapshot", "snapshots"}},
+		{"dysnomia snapshots g", []string{"gc"}},
+		{"dysnomia snapshots gc --k", []string{"--keep"}},
+		{"dysnomia completion ", []string{"bash", "fish", "zsh"}},
+		{"dysnomia containers gen", []string{"generate-dot", "generate-expr"}},
+	} {
+		out, _, code := runCLI(t, "dysnomia", append(env, "COMP_LINE="+tc.line))
+		got := strings.Fields(out)
+		if code != 0 || !cmp.Equal(sortedCopy(got), tc.want) {
+			t.Errorf("COMP_LINE=%q: exit %d, completions %q, want %q", tc.line, code, got, tc.want)
+		}
+	}
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		out, _, code := runCLI(t, "dysnomia", env, "completion", shell)
+		if code != 0 || !strings.Contains(out, "dysnomia") {
+			t.Errorf("completion %s: exit %d, %q", shell, code, out)
+		}
+	}
+	// bash takes the script as it is.
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	script, _, _ := runCLI(t, "dysnomia", env, "completion", "bash")
+	out, err := exec.Command(bash, "-c", script+"complete -p dysnomia").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "complete -C 'dysnomia' dysnomia" && strings.TrimSpace(string(out)) != "complete -C dysnomia dysnomia" {
+		t.Errorf("bash: %v: %q", err, out)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string{}, s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
 		}
 	}
 	return out
 }
 
-// TestDysnomiaHelpShowsUpstreamFlags: dysnomia --help (and upstream's -h)
-// show the upstream command line Disnix uses, flag by flag.
-func TestDysnomiaHelpShowsUpstreamFlags(t *testing.T) {
-	want := []string{"-o/--operation", "-c/--component", "-C/--container", "-t/--type", "-E/--environment", "--shell", "--command", "-h/--help", "-v/--version"}
-	var first string
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"--he"}} {
-		out, errOut, code := runCLI(t, "dysnomia", nil, args...)
-		if code != 0 {
-			t.Fatalf("dysnomia %v: exit %d: %s", args, code, errOut)
-		}
-		if d := cmp.Diff(want, helpFlags(out, "Upstream command line")); d != "" {
-			t.Errorf("dysnomia %v: upstream flags (-want +got):\n%s\n%s", args, d, out)
-		}
-		// The modern help comes first: the subcommands and global flags.
-		for _, s := range []string{"activate", "containers generate-expr", "--state-dir=DIR", "--shell-values=MODE"} {
-			if !strings.Contains(out, s) {
-				t.Errorf("dysnomia %v: no %q in the help", args, s)
-			}
-		}
-		if first == "" {
-			first = out
-		} else if out != first {
-			t.Errorf("dysnomia %v prints another help than --help", args)
+// The manual page is valid roff that groff renders without a warning,
+// names every command, and is the same for the same SOURCE_DATE_EPOCH.
+func TestManPage(t *testing.T) {
+	env := []string{"HOME=" + t.TempDir(), "SOURCE_DATE_EPOCH=1700000000"}
+	page, _, code := runCLI(t, "dysnomia", env, "man")
+	if code != 0 || !strings.HasPrefix(page, `.TH DYSNOMIA 1 "2023-11-14"`) {
+		t.Fatalf("man: exit %d, %.80q", code, page)
+	}
+	again, _, _ := runCLI(t, "dysnomia", env, "man")
+	if again != page {
+		t.Error("two man pages for the same SOURCE_DATE_EPOCH differ")
+	}
+	for _, cmd := range []string{"activate", "snapshots gc", "snapshots export", "containers deploy", "system pre-switch", "completion"} {
+		if !strings.Contains(page, cmd) {
+			t.Errorf("the man page does not describe %q", cmd)
 		}
 	}
-	// A subcommand's help is kong's alone.
-	out, _, _ := runCLI(t, "dysnomia", nil, "activate", "--help")
-	if strings.Contains(out, "Upstream command line") || !strings.Contains(out, "--component=NAME|PATH") {
-		t.Errorf("activate --help:\n%s", out)
-	}
-}
-
-// TestUpstreamToolHelp: dysnomia-snapshots and dysnomia-containers list
-// the upstream flags they take (§6.1, §7.1 of upstream's interface), and
-// every subcommand they name exists.
-func TestUpstreamToolHelp(t *testing.T) {
-	cases := []struct {
-		prog, modern string
-		ops, opts    []string
-	}{
-		{
-			prog: "dysnomia-snapshots", modern: "snapshots",
-			ops:  []string{"--query-all", "--query-latest", "--print-missing", "--resolve", "--gc", "--import"},
-			opts: []string{"--check", "-C/--container", "-c/--component", "--keep", "-h/--help", "-v/--version"},
-		},
-		{
-			prog: "dysnomia-containers", modern: "containers",
-			ops: []string{"--query-containers", "--query-available-components", "--query-activated-components",
-				"--generate-expr", "--generate-dot", "-o/--operation", "--deploy", "--snapshot", "--restore", "--collect-garbage"},
-			opts: []string{"-C/--container", "-y", "--json", "--dry-run", "--shell-values", "-h/--help", "-v/--version"},
-		},
-	}
-	sub := regexp.MustCompile(`\[([a-z-]+)\]`)
-	for _, tc := range cases {
-		t.Run(tc.prog, func(t *testing.T) {
-			for _, args := range [][]string{{"--help"}, {"-h"}, {tc.ops[0], "--help"}} {
-				out, errOut, code := runCLI(t, tc.prog, nil, args...)
-				if code != 0 {
-					t.Fatalf("%s %v: exit %d: %s", tc.prog, args, code, errOut)
-				}
-				if !strings.HasPrefix(out, "Usage: "+tc.prog+" ") {
-					t.Errorf("%s %v: usage line:\n%s", tc.prog, args, out)
-				}
-				ops, _, _ := strings.Cut(out, "\nOptions:\n")
-				if d := cmp.Diff(tc.ops, helpFlags(ops, "Operations")); d != "" {
-					t.Errorf("%s %v: operations (-want +got):\n%s", tc.prog, args, d)
-				}
-				if d := cmp.Diff(tc.opts, helpFlags(out, "\nOptions:\n")); d != "" {
-					t.Errorf("%s %v: options (-want +got):\n%s", tc.prog, args, d)
-				}
-				named := sub.FindAllStringSubmatch(out, -1)
-				if len(named) != len(tc.ops) {
-					t.Errorf("%s: %d subcommands named for %d operations", tc.prog, len(named), len(tc.ops))
-				}
-				for _, m := range named {
-					if _, errOut, code := runCLI(t, "dysnomia", nil, tc.modern, m[1], "--help"); code != 0 {
-						t.Errorf("%s names dysnomia %s %s, which does not exist: %s", tc.prog, tc.modern, m[1], errOut)
-					}
-				}
-			}
-		})
-	}
-}
-
-// TestHelpFlagsAreParsed: every flag a help text lists is one the
-// translation takes (an option that is not in the parser's table fails
-// getopt).
-func TestHelpFlagsAreParsed(t *testing.T) {
-	for prog, flags := range map[string][]compatFlag{"dysnomia": dysnomiaFlags, "dysnomia-snapshots": snapshotsFlags, "dysnomia-containers": containersFlags} {
-		for _, f := range flags {
-			if f.Long == "help" || f.Long == "version" {
-				continue
-			}
-			arg := "--" + f.Long
-			if f.Long == "" {
-				arg = "-" + string(f.Short)
-			}
-			args := []string{arg}
-			if f.HasArg {
-				args = append(args, "x")
-			}
-			switch prog {
-			case "dysnomia":
-				args = append(args, "-o", "activate")
-			case "dysnomia-snapshots":
-				args = append(args, "--query-all")
-			case "dysnomia-containers":
-				args = append(args, "--deploy")
-			}
-			if _, err := translate(prog, args); err != nil {
-				t.Errorf("%s %v: %v", prog, args, err)
-			}
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("groff is not installed")
 		}
+		t.Skip("groff is not installed")
+	}
+	cmd := exec.Command(groff, "-k", "-man", "-Tutf8", "-ww", "-z")
+	cmd.Stdin = strings.NewReader(page)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Errorf("groff: %v\n%s", err, out)
 	}
 }

@@ -16,11 +16,12 @@ import (
 type SnapshotsCheckCmd struct {
 	SnapshotSelection
 	Repair bool `help:"First repair what can be repaired safely: remove leftovers of interrupted writes and generations whose snapshot is missing, and make entries other users could read private (0700/0600). Snapshot contents are never touched."`
-	JSON   bool `name:"json" help:"Print JSON: {stateDir, components, checked, problems, findings: [{kind, snapshot, generation, path, message, have, want}], repair, removed, tightened}."`
+	JSON   bool `name:"json" help:"Print JSON (docs/json.md): {version, stateDir, components, checked, problems, findings: [{kind, snapshot, generation, path, message, have, want}], repair, removed, tightened}."`
 }
 
 // checkResult is snapshots check --json.
 type checkResult struct {
+	Version    int             `json:"version"`
 	StateDir   string          `json:"stateDir"`
 	Components int             `json:"components"`
 	Checked    int             `json:"checked"`
@@ -43,7 +44,7 @@ func (c *SnapshotsCheckCmd) Run(ctx context.Context, app *App) error {
 	}
 	out := bufio.NewWriter(app.Stdout)
 	defer out.Flush()
-	res := checkResult{StateDir: s.Dir(), Repair: []string{}}
+	res := checkResult{Version: jsonVersion, StateDir: s.Dir(), Repair: []string{}}
 	if c.Repair {
 		rep, err := s.Repair(ctx, sel)
 		if rep != nil {
@@ -62,7 +63,7 @@ func (c *SnapshotsCheckCmd) Run(ctx context.Context, app *App) error {
 			return err
 		}
 	}
-	progress := app.Report.Progress("check", -1)
+	progress := app.Report.Progress("check", selectionSize(s, sel))
 	report, err := s.Check(ctx, sel, func(v store.Verdict) {
 		progress.Add(dirSize(s.SnapshotDir(v.Snapshot)))
 	})
@@ -178,6 +179,20 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// selectionSize adds up the sizes of the selection's snapshot directories,
+// the total check reads; -1 when it cannot tell.
+func selectionSize(s *store.Store, sel store.Selection) int64 {
+	keys, err := s.Keys(sel)
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, k := range keys {
+		n += dirSize(filepath.Join(s.Dir(), "snapshots", k.Container, k.Component))
+	}
+	return n
 }
 
 // dirSize adds up the sizes of the regular files below p.

@@ -67,3 +67,56 @@ func TestSystemStateDir(t *testing.T) {
 		}
 	}
 }
+
+// Every component a system config declares works by name with every
+// single-component activity once the switch has run, its own properties
+// included (a fileset's targetDir is a component property): the commands
+// find them in what the switch applied.
+func TestDeclaredComponentsWorkByName(t *testing.T) {
+	dir := t.TempDir()
+	files := filepath.Join(dir, "files")
+	comp := filepath.Join(dir, "components", "uploads")
+	os.MkdirAll(comp, 0o755)
+	os.WriteFile(filepath.Join(comp, ".dysnomia-fileset"), []byte("mkdir uploads\n"), 0o644)
+	other := filepath.Join(dir, "v2", "uploads") // the same name, another path
+	os.MkdirAll(other, 0o755)
+	os.WriteFile(filepath.Join(other, ".dysnomia-fileset"), []byte("mkdir uploads\n"), 0o644)
+	cfg := filepath.Join(dir, "system.json")
+	os.WriteFile(cfg, []byte(`{"version": 1, "stateDir": "`+filepath.Join(dir, "state")+`",
+		"containers": {"fileset": {"type": "fileset"}},
+		"components": {"fileset": {"uploads": {"path": "`+comp+`", "properties": {"targetDir": "`+files+`"}}}}}`), 0o644)
+	state := filepath.Join(dir, "state")
+	env := []string{"HOME=" + dir, "DYSNOMIA_STATEDIR=" + state,
+		"DYSNOMIA_CONTAINERS_PATH=" + filepath.Join(state, "system", "etc", "containers"),
+		"DYSNOMIA_COMPONENTS_PATH=" + filepath.Join(state, "system", "etc", "components")}
+	if _, errs, code := runSystem(t, env, "system", "switch", "--config", cfg); code != 0 {
+		t.Fatalf("switch: %d %s", code, errs)
+	}
+	os.WriteFile(filepath.Join(files, "uploads", "a.txt"), []byte("kept"), 0o644)
+	for _, act := range []string{"activate", "lock", "unlock", "snapshot", "restore", "shell", "deactivate", "collect-garbage", "activate"} {
+		args := []string{act, "--container", "fileset", "--component", "uploads"}
+		if act == "shell" {
+			args = append(args, "--command", "true")
+		}
+		if _, errs, code := runSystem(t, env, args...); code != 0 {
+			t.Fatalf("%s by name: exit %d: %s", act, code, errs)
+		}
+		if act == "snapshot" {
+			os.Remove(filepath.Join(files, "uploads", "a.txt"))
+		}
+		if act == "restore" {
+			if data, err := os.ReadFile(filepath.Join(files, "uploads", "a.txt")); err != nil || string(data) != "kept" {
+				t.Fatalf("after restore by name: %q, %v", data, err)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(files, "uploads", "a.txt")); err == nil {
+		t.Errorf("collect-garbage by name left the fileset's files")
+	}
+	// A component at another path than the declared one does not get the
+	// declared component's properties.
+	_, errs, code := runSystem(t, env, "snapshot", "--container", "fileset", "--component", other)
+	if code == 0 || !strings.Contains(errs, "targetDir") {
+		t.Errorf("snapshot of an undeclared path: exit %d, %q; want a missing targetDir error", code, errs)
+	}
+}

@@ -427,5 +427,5 @@ func (p *parser) finish(key string, line, start int, literal string, needsShell 
 		}
 		return "", p.errorf(line, "the value of %q needs shell evaluation ($(…), `…` or $VAR), and %s", key, why)
 	}
-	return "", p.errorf(line, "the value of %q needs shell evaluation ($(…), `…` or $VAR), which is off; quote it with '…', or set DYSNOMIA_SHELL_VALUES=literal or eval", key)
+	return "", p.errorf(line, "the value of %q needs shell evaluation ($(…), `…` or $VAR), which is off; quote it with '…', or pass --shell-values=literal (keep it as written) or --shell-values=eval (run it, as upstream), or set DYSNOMIA_SHELL_VALUES to one of those", key)
 }

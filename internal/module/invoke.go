@@ -32,6 +32,12 @@ type Invoker struct {
 	Environ   []string // the caller's environment, as os.Environ
 	ShellMode config.ShellMode
 	Store     *store.Store
+	// ComponentProperties, when set, returns the properties a component
+	// declares itself (a system config's per-component properties), for
+	// the component k at path; they are merged over the container file's
+	// properties, as system switch merges them. Not used with
+	// --environment, where the caller passes every property.
+	ComponentProperties func(k store.Key, path string) (config.Properties, error)
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -121,6 +127,20 @@ func (iv *Invoker) Prepare(spec Spec) (*Request, Module, error) {
 	comp.Name = config.NameOf(comp.Path)
 	if err := checkDerived("component", comp.Name, spec.Component); err != nil {
 		return nil, nil, err
+	}
+
+	if !spec.Environment && iv.ComponentProperties != nil {
+		own, err := iv.ComponentProperties(store.Key{Container: c.Name, Component: comp.Name}, comp.Path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(own) > 0 {
+			merged := append(config.Properties(nil), c.Properties...)
+			for _, p := range own {
+				merged.Set(p)
+			}
+			c.Properties = merged
+		}
 	}
 
 	m, err := iv.Registry.Resolve(c.Type, iv.Env.ModulesPath)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/dysnomia-go/dysnomia/internal/ui"
 )
 
 // IntegrityError reports snapshots whose content does not match their
@@ -29,8 +31,9 @@ func (e *IntegrityError) Error() string {
 // Payload is a verified snapshot opened for reading.
 type Payload struct {
 	Snapshot
-	Dir   string
-	files map[string][]string // logical name -> file names on disk (its parts, in order)
+	Dir    string
+	files  map[string][]string // logical name -> file names on disk (its parts, in order)
+	report ui.Reporter
 }
 
 // Read verifies snapshot sn against its checksum and opens it for reading.
@@ -49,9 +52,9 @@ func (s *Store) Read(ctx context.Context, sn Snapshot) (*Payload, error) {
 	}
 	if !fi.IsDir() {
 		// An upstream snapshot that is a single file.
-		return &Payload{Snapshot: sn, Dir: filepath.Dir(dir), files: map[string][]string{logicalName(sn.ID): {sn.ID}}}, nil
+		return &Payload{Snapshot: sn, Dir: filepath.Dir(dir), files: map[string][]string{logicalName(sn.ID): {sn.ID}}, report: s.Report}, nil
 	}
-	p := &Payload{Snapshot: sn, Dir: dir, files: map[string][]string{}}
+	p := &Payload{Snapshot: sn, Dir: dir, files: map[string][]string{}, report: s.Report}
 	parts := map[string][]int{}
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
@@ -196,7 +199,9 @@ func (p *Payload) Has(name string) bool {
 }
 
 // Open opens a logical payload file, decompressing zstd (ours) or xz
-// (upstream's) transparently.
+// (upstream's) transparently. Reading it reports progress ("restore
+// <c>/<comp>") against the stored size of the file, which is known, so a
+// terminal shows how much is left.
 func (p *Payload) Open(name string) (io.ReadCloser, error) {
 	disks, ok := p.files[name]
 	if !ok {
@@ -213,6 +218,7 @@ func (p *Payload) Open(name string) (io.ReadCloser, error) {
 		return err
 	}
 	readers := make([]io.Reader, 0, len(disks))
+	var size int64
 	for _, disk := range disks {
 		f, err := os.Open(filepath.Join(p.Dir, filepath.FromSlash(disk)))
 		if err != nil {
@@ -221,11 +227,22 @@ func (p *Payload) Open(name string) (io.ReadCloser, error) {
 		}
 		files = append(files, f)
 		readers = append(readers, f)
+		if fi, err := f.Stat(); err == nil {
+			size += fi.Size()
+		}
 	}
 	var stored io.Reader = files[0]
 	if len(readers) > 1 {
 		stored = io.MultiReader(readers...)
 	}
+	rep := p.report
+	if rep == nil {
+		rep = ui.Discard
+	}
+	counter := rep.Progress("restore "+p.Key.String(), size)
+	stored = &countedReader{r: stored, c: counter}
+	files0 := closeAll
+	closeAll = func() error { counter.Close(); return files0() }
 	switch disk := disks[0]; {
 	case strings.HasSuffix(disk, ".zst"):
 		dec, err := zstd.NewReader(stored)
@@ -243,6 +260,18 @@ func (p *Payload) Open(name string) (io.ReadCloser, error) {
 		return &readCloser{Reader: dec, close: closeAll}, nil
 	}
 	return &readCloser{Reader: stored, close: closeAll}, nil
+}
+
+// countedReader adds what it reads to a progress counter.
+type countedReader struct {
+	r io.Reader
+	c ui.Counter
+}
+
+func (c *countedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.c.Add(int64(n))
+	return n, err
 }
 
 type readCloser struct {

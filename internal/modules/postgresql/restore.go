@@ -18,7 +18,6 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 	"github.com/dysnomia-go/dysnomia/internal/tail"
-	"github.com/dysnomia-go/dysnomia/internal/ui"
 )
 
 // tempNames are the names a restore of db uses: the fresh database being
@@ -198,8 +197,7 @@ func (ss *session) pgRestore(ctx context.Context, req *module.Request, payload *
 		return err
 	}
 	defer r.Close()
-	src := countingReader(r, req.Report, "restore "+payload.Rel())
-	defer src.Close()
+	src := r
 
 	args := []string{"--exit-on-error", dbArg(db)}
 	var stdin io.Reader = src
@@ -251,8 +249,7 @@ func (ss *session) psqlRestore(ctx context.Context, req *module.Request, payload
 		return err
 	}
 	defer r.Close()
-	src := countingReader(r, req.Report, "restore "+payload.Rel())
-	defer src.Close()
+	src := r
 	cmd, stderr, err := ss.tool(ctx, req.Env, "psql", "-X", "-q", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", dbArg(db), "-f", "-")
 	if err != nil {
 		return err
@@ -306,21 +303,3 @@ func (ss *session) spool(r io.Reader) (path string, cleanup func(), err error) {
 	}
 	return path, cleanup, nil
 }
-
-// progressReader counts what is read for the reporter's progress display.
-type progressReader struct {
-	r io.Reader
-	c ui.Counter
-}
-
-func countingReader(r io.Reader, rep ui.Reporter, label string) *progressReader {
-	return &progressReader{r: r, c: rep.Progress(label, -1)}
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.c.Add(int64(n))
-	return n, err
-}
-
-func (p *progressReader) Close() error { p.c.Close(); return nil }

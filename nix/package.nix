@@ -71,6 +71,11 @@ buildGo125Module {
     for tool in addusers delusers addgroups delgroups; do
       ln -s dysnomia "$out/bin/dysnomia-$tool"
     done
+    # The files Disnix's tooling reads: the shell helper library external
+    # modules and Disnix's tests source, and the container expression
+    # disnixos imports.
+    install -Dm644 ${../share/dysnomia/util} "$out/share/dysnomia/util"
+    install -Dm644 ${../share/dysnomia/generate-containers.nix} "$out/share/dysnomia/generate-containers.nix"
   '';
 
   doInstallCheck = true;
@@ -82,6 +87,7 @@ buildGo125Module {
     "$out/bin/dysnomia-addusers" --help >/dev/null
     test -e "$out/share/man/man1/dysnomia.1.gz"
     test -e "$out/share/bash-completion/completions/dysnomia.bash"
+    sh -n "$out/share/dysnomia/util"
     runHook postInstallCheck
   '';
 

@@ -47,11 +47,23 @@ func (a *App) Env() config.Environment {
 
 // ShellMode is the parse mode for container and properties files.
 func (a *App) ShellMode() (config.ShellMode, error) {
-	v := a.Getenv("DYSNOMIA_SHELL_VALUES")
-	if a.Globals != nil && a.Globals.ShellValues != "" {
-		v = a.Globals.ShellValues
+	return config.ParseShellMode(a.shellValues())
+}
+
+// ShellModeOr is ShellMode with def when neither --shell-values nor
+// DYSNOMIA_SHELL_VALUES is given.
+func (a *App) ShellModeOr(def config.ShellMode) (config.ShellMode, error) {
+	if a.shellValues() == "" {
+		return def, nil
 	}
-	return config.ParseShellMode(v)
+	return a.ShellMode()
+}
+
+func (a *App) shellValues() string {
+	if a.Globals != nil && a.Globals.ShellValues != "" {
+		return a.Globals.ShellValues
+	}
+	return a.Getenv("DYSNOMIA_SHELL_VALUES")
 }
 
 // Store opens the state directory.

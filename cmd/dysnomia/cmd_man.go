@@ -17,6 +17,7 @@ type ManCmd struct{}
 // Run implements the command.
 func (ManCmd) Run(kctx *kong.Context, app *App) error {
 	page := mangokong.NewManPage(1, kctx.Model).
+		WithSection("Upstream command line", upstreamManText()).
 		WithSection("Exit status", exitCodesHelp).
 		WithSection("Environment", environmentHelp).
 		WithSection("See also", "https://github.com/dysnomia-go/dysnomia — the README, docs/system-config.md and nixos-module/README.md.")

@@ -82,17 +82,7 @@ func translateAccounts(prog string, cmd, args []string) ([]string, error) {
 	return append(append([]string{}, cmd...), "--", operands[0]), nil
 }
 
-var dysnomiaOptions = []getopt.Option{
-	{Long: "operation", Short: 'o', HasArg: true},
-	{Long: "component", Short: 'c', HasArg: true},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Long: "type", Short: 't', HasArg: true},
-	{Long: "environment", Short: 'E'},
-	{Long: "shell"},
-	{Long: "command", HasArg: true},
-	{Long: "help", Short: 'h'},
-	{Long: "version", Short: 'v'},
-}
+var dysnomiaOptions = getoptOptions(dysnomiaFlags)
 
 func translateDysnomia(parsed []getopt.Parsed) ([]string, error) {
 	var op, component, container, typ, command string
@@ -150,15 +140,7 @@ func translateDysnomia(parsed []getopt.Parsed) ([]string, error) {
 	return out, nil
 }
 
-var snapshotsOptions = []getopt.Option{
-	{Long: "query-all"}, {Long: "query-latest"}, {Long: "print-missing"}, {Long: "resolve"},
-	{Long: "gc"}, {Long: "import"}, {Long: "check"},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Long: "component", Short: 'c', HasArg: true},
-	{Long: "keep", HasArg: true},
-	{Long: "help", Short: 'h'},
-	{Long: "version", Short: 'v'},
-}
+var snapshotsOptions = getoptOptions(snapshotsFlags)
 
 // snapshotsOps maps dysnomia-snapshots operations to modern subcommands.
 var snapshotsOps = map[string]string{
@@ -207,17 +189,7 @@ func translateSnapshots(args []string) ([]string, error) {
 	return out, nil
 }
 
-var containersOptions = []getopt.Option{
-	{Long: "query-containers"}, {Long: "query-available-components"}, {Long: "query-activated-components"},
-	{Long: "generate-expr"}, {Long: "generate-dot"},
-	{Long: "operation", Short: 'o', HasArg: true},
-	{Long: "deploy"}, {Long: "snapshot"}, {Long: "restore"}, {Long: "collect-garbage"},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Short: 'y'},
-	{Long: "json"}, {Long: "dry-run"}, // this implementation's additions
-	{Long: "help", Short: 'h'},
-	{Long: "version", Short: 'v'},
-}
+var containersOptions = getoptOptions(containersFlags)
 
 // containersOps maps dysnomia-containers actions to modern subcommands.
 var containersOps = map[string]string{
@@ -232,10 +204,12 @@ func translateContainers(args []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dysnomia-containers: %w", err)
 	}
-	var action, operation, container string
+	var action, operation, container, shellValues string
 	var yes, haveContainer, jsonOut, dryRun bool
 	for _, p := range parsed {
 		switch p.Name {
+		case "shell-values":
+			shellValues = p.Value
 		case "json":
 			jsonOut = true
 		case "dry-run":
@@ -272,6 +246,9 @@ func translateContainers(args []string) ([]string, error) {
 	}
 	if jsonOut {
 		out = append(out, "--json")
+	}
+	if shellValues != "" {
+		out = append(out, "--shell-values="+shellValues)
 	}
 	return out, nil
 }

@@ -69,6 +69,7 @@ func TestTranslate(t *testing.T) {
 		{"dysnomia-containers", []string{"--collect-garbage", "-C", "c"}, []string{"containers", "collect-garbage", "--container=c"}},
 		{"dysnomia-containers", []string{"--generate-expr", "-C", "ignored"}, []string{"containers", "generate-expr"}},
 		{"dysnomia-containers", []string{"--generate-dot"}, []string{"containers", "generate-dot"}},
+		{"dysnomia-containers", []string{"--generate-expr", "--shell-values", "literal"}, []string{"containers", "generate-expr", "--shell-values=literal"}},
 		{"dysnomia-containers", []string{"--deploy", "--dry-run", "--json"}, []string{"containers", "deploy", "--dry-run", "--json"}},
 		{"dysnomia-containers", []string{"--query-available-components", "--json", "-C", "c"}, []string{"containers", "available", "--container=c", "--json"}},
 		{"dysnomia-containers", []string{"-v"}, []string{"version"}},

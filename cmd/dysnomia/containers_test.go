@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dysnomia-go/dysnomia/internal/testutil/nobody"
 )
 
 // containersWorld is a world with two containers directories, two
@@ -283,17 +285,35 @@ func TestConfirmRestore(t *testing.T) {
 	}
 }
 
-// TestGenerateExprShellValues: upstream's properties file holds $(…); it
-// is an error naming the file and line by default, and kept literally on
-// request.
+// TestGenerateExprShellValues: upstream's properties file holds $(…); by
+// default it is evaluated in a file only root (or the caller) can change,
+// and refused, naming the file and line, in any other; it is kept
+// literally on request.
 func TestGenerateExprShellValues(t *testing.T) {
 	w := newContainersWorld(t)
 	props := filepath.Join(w.root, "properties")
-	writeFile(t, props, "hostname=\"machine\"\nmem=\"$(grep 'MemTotal:' /proc/meminfo)\"\nsupportedTypes=(\"echo\" \"fileset\" )\nsystem=\"x86_64-linux\"\n", 0o644)
+	writeFile(t, props, "hostname=\"machine\"\nmem=\"$(grep 'MemTotal:' /proc/meminfo | wc -l)\"\nsupportedTypes=(\"echo\" \"fileset\" )\nsystem=\"x86_64-linux\"\n", 0o644)
 	env := w.env("DYSNOMIA_PROPERTIES=" + props)
 	out, errOut, code := runCLI(t, "dysnomia", env, "containers", "generate-expr")
-	if code != 1 || out != "" || !strings.Contains(errOut, props+":2: the value of \"mem\" needs shell evaluation") {
-		t.Errorf("default mode: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	if code != 0 || !strings.Contains(out, "    mem = \"1\";\n") {
+		t.Errorf("default mode, trusted file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	// A container file is evaluated by the same rule.
+	cont := filepath.Join(w.containers, "evaluated")
+	writeFile(t, cont, "type=echo\nhome=\"$(echo /srv)/data\"\n", 0o644)
+	out, errOut, code = runCLI(t, "dysnomia", env, "containers", "generate-expr")
+	if code != 0 || !strings.Contains(out, "    evaluated = {\n      home = \"/srv/data\";\n    };\n") {
+		t.Errorf("container file with shell code: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if err := os.Remove(cont); err != nil {
+		t.Fatal(err)
+	}
+	nobody.Chown(t, props)
+	for _, args := range [][]string{{"containers", "generate-expr"}, {"--shell-values=trusted", "containers", "generate-expr"}} {
+		out, errOut, code = runCLI(t, "dysnomia", env, args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, props+":2: the value of \"mem\" needs shell evaluation") || !strings.Contains(errOut, "belongs to uid") {
+			t.Errorf("%v, nobody's file: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
 	}
 	out, errOut, code = runCLI(t, "dysnomia", env, "--shell-values=literal", "containers", "generate-expr")
 	if code != 0 {
@@ -302,7 +322,7 @@ func TestGenerateExprShellValues(t *testing.T) {
 	want := `{
   properties = {
     hostname = "machine";
-    mem = "$(grep 'MemTotal:' /proc/meminfo)";
+    mem = "$(grep 'MemTotal:' /proc/meminfo | wc -l)";
     supportedTypes = [ "echo" "fileset" ];
     system = "x86_64-linux";
   };

@@ -71,7 +71,7 @@ type CLI struct {
 // Globals are flags every subcommand accepts.
 type Globals struct {
 	StateDir    string `name:"state-dir" placeholder:"DIR" help:"State directory (default: $$DYSNOMIA_STATEDIR, else /var/state/dysnomia for root, ~/.dysnomia for others)."`
-	ShellValues string `name:"shell-values" placeholder:"MODE" help:"What to do with container or properties values that need shell evaluation ($$(…), $$VAR): reject (default), literal (keep as written) or eval (run /bin/sh, as upstream). Default: $$DYSNOMIA_SHELL_VALUES or reject."`
+	ShellValues string `name:"shell-values" placeholder:"MODE" help:"What to do with container or properties values that need shell evaluation ($$(…), $$VAR): reject, literal (keep as written), eval (run /bin/sh, as upstream) or trusted (eval only in files no one but root or you can change). Default: $$DYSNOMIA_SHELL_VALUES, else trusted for generate-expr and reject elsewhere."`
 	LockTimeout string `name:"lock-timeout" default:"5m" placeholder:"DURATION" help:"How long to wait for the state directory lock held by another process."`
 	Quiet       bool   `short:"q" help:"Print only results, warnings and errors: no notes, no progress. (Progress is only ever drawn on a terminal.)"`
 }
@@ -106,6 +106,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		kong.Bind(app),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.ValueFormatter(helpWithDefault),
+		kong.Help(helpPrinter(app)),
 	)
 	if err != nil {
 		report.Errorf("%v", err)

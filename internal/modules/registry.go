@@ -17,6 +17,8 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/supervisord"
 	"github.com/dysnomia-go/dysnomia/internal/modules/systemd"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sysvinit"
+	"github.com/dysnomia-go/dysnomia/internal/modules/tomcat"
+	"github.com/dysnomia-go/dysnomia/internal/modules/webapp"
 	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
 	"github.com/dysnomia-go/dysnomia/internal/modules/xinetd"
 )
@@ -24,10 +26,14 @@ import (
 // Registry returns a registry holding every native module, by type name.
 func Registry() *module.Registry {
 	r := module.NewRegistry()
+	r.Add("apache-webapplication", webapp.Apache)
+	r.Add("axis2-webservice", tomcat.Axis2Service)
 	r.Add("docker-container", docker.Module{})
 	r.Add("echo", echo.Module{})
 	r.Add("fileset", fileset.Module{})
+	r.Add("generic-webapplication", webapp.Generic)
 	r.Add("mysql-database", mysql.Module{})
+	r.Add("nginx-webapplication", webapp.Nginx)
 	r.Add("nixos-configuration", nixos.Module{})
 	r.Add("postgresql-database", postgresql.Module{})
 	r.Add("process", process.Module{})
@@ -36,6 +42,7 @@ func Registry() *module.Registry {
 	r.Add("supervisord-program", supervisord.Module{})
 	r.Add("sysvinit-script", sysvinit.Module{})
 	r.Add("systemd-unit", systemd.Module{})
+	r.Add("tomcat-webapplication", tomcat.WebApplication)
 	r.Add("wrapper", wrapper.Module{})
 	r.Add("xinetd-service", xinetd.Module{})
 	r.Add("managed-process", managed.Module{Registry: r})

@@ -25,6 +25,7 @@
 # ../nix/package.nix with the system's nixpkgs.
 {
   config,
+  options,
   lib,
   pkgs,
   ...
@@ -535,20 +536,6 @@ in
         )
       );
 
-      # Runs from the new system's switch-to-configuration with the new
-      # toplevel and the action (switch, boot, test, dry-activate, check) as
-      # $1 and $2, before anything is stopped. A non-zero exit aborts the
-      # switch (snapshots.onFailure decides whether a failed snapshot is
-      # one). The server packages' client programs go on PATH for the
-      # modules that look there (mysql-database).
-      system.preSwitchChecks.dysnomia =
-        lib.optionalString (serverPackages != [ ]) ''
-          export PATH=${lib.makeBinPath serverPackages}''${PATH:+":$PATH"}
-        ''
-        + ''
-          ${dysnomia} system pre-switch "$1" "$2"
-        '';
-
       systemd.services.dysnomia = {
         description = "Dysnomia: create the declared state components, retire removed ones";
         wantedBy = [ "multi-user.target" ];
@@ -594,5 +581,35 @@ in
         };
       };
     }
+
+    # system.preSwitchChecks exists since nixpkgs 24.11; defining it on an
+    # older nixpkgs would fail with a bare "option does not exist", so it is
+    # set only where it exists and an assertion names the minimum instead.
+    {
+      assertions = [
+        {
+          assertion = options.system ? preSwitchChecks;
+          message = "services.dysnomia needs nixpkgs 24.11 or later: it snapshots before a switch from system.preSwitchChecks, which older nixpkgs does not have.";
+        }
+      ];
+    }
+    (lib.optionalAttrs (options.system ? preSwitchChecks) {
+      # Runs from the new system's switch-to-configuration before anything
+      # is stopped, with the new toplevel as $1 and, since nixpkgs 25.05,
+      # the action (switch, boot, test, dry-activate, check) as $2; before
+      # 25.05 the action is only in NIXOS_ACTION, where `dysnomia system
+      # pre-switch` finds it when no second argument is given, hence "$@".
+      # A non-zero exit aborts the switch (snapshots.onFailure decides
+      # whether a failed snapshot is one). The server packages' client
+      # programs go on PATH for the modules that look there
+      # (mysql-database).
+      system.preSwitchChecks.dysnomia =
+        lib.optionalString (serverPackages != [ ]) ''
+          export PATH=${lib.makeBinPath serverPackages}''${PATH:+":$PATH"}
+        ''
+        + ''
+          ${dysnomia} system pre-switch "$@"
+        '';
+    })
   ]);
 }

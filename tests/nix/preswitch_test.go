@@ -1,0 +1,205 @@
+package nix
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The pre-switch check as switch-to-configuration runs it. nixpkgs builds
+// one script from every system.preSwitchChecks entry
+// (nixos/modules/system/activation/pre-switch-check.nix); its shape
+// changed in 25.05, and so did the call:
+//
+//   - 25.05 and later: a writeShellApplication (errexit, nounset,
+//     pipefail), each check in `if ! ( … ) >&2; then … exit 1; fi`, called
+//     as `pre-switch-checks NEW_TOPLEVEL ACTION`;
+//   - 24.11: a writeShellScript, each check in `( … )` followed by a test
+//     of $?, called as `pre-switch-checks NEW_TOPLEVEL`, with the action
+//     only in NIXOS_ACTION (exported for the whole switch).
+//
+// preSwitchScript writes the script of one nixpkgs generation for checks.
+func preSwitchScript(t *testing.T, dir, generation string, checks map[string]string) string {
+	t.Helper()
+	names := make([]string, 0, len(checks))
+	for n := range checks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("#!/usr/bin/env bash\n")
+	switch generation {
+	case "25.05":
+		b.WriteString("set -o errexit\nset -o nounset\nset -o pipefail\n")
+		for _, n := range names {
+			b.WriteString("# pre-switch check " + n + "\nif ! (\n" + checks[n] + "\n) >&2 ; then\n  echo \"Pre-switch check '" + n + "' failed\" >&2\n  exit 1\nfi\n")
+		}
+	case "24.11":
+		for _, n := range names {
+			b.WriteString("# pre-switch check " + n + "\n(\n" + checks[n] + "\n)\nif [[ $? != 0 ]]; then\n  echo \"Pre-switch check '" + n + "' failed\"\n  exit 1\nfi\n")
+		}
+	default:
+		t.Fatalf("no nixpkgs generation %q", generation)
+	}
+	path := filepath.Join(dir, "pre-switch-checks-"+generation)
+	if err := os.WriteFile(path, []byte(b.String()), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// runPreSwitch runs script the way that nixpkgs generation's
+// switch-to-configuration does for action.
+func runPreSwitch(t *testing.T, script, generation, toplevel, action string) (string, error) {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{script, toplevel}
+	if generation == "25.05" {
+		args = append(args, action)
+	}
+	cmd := exec.Command(bash, args...)
+	// switch-to-configuration exports NIXOS_ACTION in both generations.
+	cmd.Env = append(os.Environ(), "NIXOS_ACTION="+action)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// preSwitchSetup evaluates a configuration whose package is pkgDir (a
+// directory with bin/dysnomia) and state directory stateDir, and writes the
+// candidate system: a toplevel holding etc/dysnomia/system.json. It
+// returns the pre-switch checks and the toplevel.
+func preSwitchSetup(t *testing.T, dir, pkgDir, stateDir string) (map[string]string, string) {
+	t.Helper()
+	cfg := `{ pkgs, ... }: {
+	  services.postgresql.enable = true;
+	  services.dysnomia = {
+	    enable = true;
+	    stateDir = ` + nixString(stateDir) + `;
+	    package = pkgs.drv "dysnomia-test" { } // { outPath = ` + nixString(pkgDir) + `; };
+	    components.postgresql-database.app.sql = "CREATE TABLE t (x int);";
+	  };
+	}`
+	var got struct {
+		Checks map[string]string
+		Config string
+		Failed []string
+	}
+	decodeInto(t, "evaluation", evalNixOS(t, cfg, "", `e: {
+	  Checks = e.config.system.preSwitchChecks;
+	  Config = e.config.system.build.dysnomiaConfig.text;
+	  Failed = e.failedAssertions;
+	}`), &got)
+	if len(got.Failed) != 0 {
+		t.Fatalf("failed assertions: %q", got.Failed)
+	}
+	toplevel := filepath.Join(dir, "system")
+	if err := os.MkdirAll(filepath.Join(toplevel, "etc", "dysnomia"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(toplevel, "etc", "dysnomia", "system.json"), []byte(got.Config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return got.Checks, toplevel
+}
+
+// TestPreSwitchCheckArguments runs the module's pre-switch check in both
+// nixpkgs generations' scripts with a recording stand-in for the binary:
+// it gets the toplevel and, from 25.05 on, the action; before 25.05 only
+// the toplevel, with the action in NIXOS_ACTION.
+func TestPreSwitchCheckArguments(t *testing.T) {
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "rec")
+	log := filepath.Join(dir, "log")
+	if err := os.MkdirAll(filepath.Join(rec, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	recorder := "#!/bin/sh\n{ printf 'args:'; for a in \"$@\"; do printf ' [%s]' \"$a\"; done; echo; echo \"NIXOS_ACTION=$NIXOS_ACTION\"; } > " + log + "\n"
+	if err := os.WriteFile(filepath.Join(rec, "bin", "dysnomia"), []byte(recorder), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	checks, toplevel := preSwitchSetup(t, dir, rec, filepath.Join(dir, "state"))
+	if _, ok := checks["dysnomia"]; !ok {
+		t.Fatalf("system.preSwitchChecks has no dysnomia: %v", checks)
+	}
+	for _, tc := range []struct {
+		generation, action, want string
+	}{
+		{"25.05", "switch", "args: [system pre-switch] [" + toplevel + "] [switch]\nNIXOS_ACTION=switch\n"},
+		{"25.05", "boot", "args: [system pre-switch] [" + toplevel + "] [boot]\nNIXOS_ACTION=boot\n"},
+		{"24.11", "switch", "args: [system pre-switch] [" + toplevel + "]\nNIXOS_ACTION=switch\n"},
+		{"24.11", "dry-activate", "args: [system pre-switch] [" + toplevel + "]\nNIXOS_ACTION=dry-activate\n"},
+	} {
+		t.Run(tc.generation+" "+tc.action, func(t *testing.T) {
+			os.Remove(log)
+			script := preSwitchScript(t, dir, tc.generation, checks)
+			if out, err := runPreSwitch(t, script, tc.generation, toplevel, tc.action); err != nil {
+				t.Fatalf("pre-switch checks: %v\n%s", err, out)
+			}
+			got, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The recorder prints "system" and "pre-switch" as two arguments.
+			want := strings.Replace(tc.want, "[system pre-switch]", "[system] [pre-switch]", 1)
+			if string(got) != want {
+				t.Errorf("the binary was run with\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestPreSwitchCheckBinary runs the module's pre-switch check with the real
+// binary in both generations' scripts: it accepts either call (the
+// regression: before 25.05 an empty $2 made it exit "unknown action" and
+// abort every switch), and a dry activation takes no snapshot.
+func TestPreSwitchCheckBinary(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("go not found")
+		}
+		t.Skip("go not found")
+	}
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "pkg")
+	build := exec.Command(goTool, "build", "-o", filepath.Join(pkg, "bin", "dysnomia"), "github.com/dysnomia-go/dysnomia/cmd/dysnomia")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	checks, toplevel := preSwitchSetup(t, dir, pkg, filepath.Join(dir, "state"))
+	for _, tc := range []struct {
+		generation, action, inOut string
+	}{
+		{"25.05", "switch", "nothing to snapshot"},
+		{"24.11", "switch", "nothing to snapshot"},
+		{"24.11", "boot", "nothing to snapshot"},
+		{"24.11", "dry-activate", `action "dry-activate" changes nothing`},
+		{"25.05", "check", `action "check" changes nothing`},
+	} {
+		t.Run(tc.generation+" "+tc.action, func(t *testing.T) {
+			script := preSwitchScript(t, dir, tc.generation, checks)
+			out, err := runPreSwitch(t, script, tc.generation, toplevel, tc.action)
+			if err != nil || !strings.Contains(out, tc.inOut) {
+				t.Errorf("pre-switch checks: %v, output:\n%s\nwant it to contain %q", err, out, tc.inOut)
+			}
+		})
+	}
+}
+
+// TestMinimumNixpkgs: on a nixpkgs without system.preSwitchChecks (before
+// 24.11) the module does not fail with a bare "option does not exist" but
+// with an assertion that names the minimum version.
+func TestMinimumNixpkgs(t *testing.T) {
+	var failed []string
+	decodeInto(t, "evaluation", evalNixOS(t, baseConfig, `without = [ "system/activation/pre-switch-check.nix" ];`, `e: e.failedAssertions`), &failed)
+	if len(failed) != 1 || !strings.Contains(failed[0], "services.dysnomia needs nixpkgs 24.11 or later") {
+		t.Errorf("failed assertions %q, want one naming nixpkgs 24.11", failed)
+	}
+}

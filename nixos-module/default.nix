@@ -315,7 +315,10 @@ in
       description = ''
         State directory: the snapshot store (snapshots, generations,
         checksums) and the activation and garbage markers. Put it on a disk
-        with room for the dumps of every declared component.
+        with room for the dumps of every declared component. The module
+        makes it a directory of root's, mode 0700 (systemd-tmpfiles, which
+        also tightens an existing one); the service and the pre-switch
+        check run with umask 077.
       '';
     };
 
@@ -515,6 +518,14 @@ in
 
       system.build.dysnomiaConfig = configFile;
 
+      # The state directory holds every component's dumps: root's alone.
+      # `d` creates it and, when it exists, resets its mode and owner.
+      systemd.tmpfiles.settings."10-dysnomia".${cfg.stateDir}.d = {
+        mode = "0700";
+        user = "root";
+        group = "root";
+      };
+
       environment.systemPackages = [ cfg.package ];
       environment.variables = dysnomiaEnv;
 
@@ -552,6 +563,10 @@ in
           # The config's store path is part of the unit: a changed config
           # is a changed unit, which switch-to-configuration restarts.
           ExecStart = "${dysnomia} system switch --config ${configFile}";
+          # Dumps, snapshots and the files modules write are private to
+          # root (the store makes its own files 0600 whatever the umask;
+          # this covers what modules and their tools create).
+          UMask = "0077";
           # Runs as root: it runs client programs as the database login
           # users (setuid), writes the state directory, and fileset or
           # external modules may write anywhere they are told to (and
@@ -603,8 +618,13 @@ in
       # whether a failed snapshot is one). The server packages' client
       # programs go on PATH for the modules that look there
       # (mysql-database).
+      # umask 077: what the snapshots write is root's alone, as in the
+      # service (the check runs in a subshell of its own).
       system.preSwitchChecks.dysnomia =
-        lib.optionalString (serverPackages != [ ]) ''
+        ''
+          umask 077
+        ''
+        + lib.optionalString (serverPackages != [ ]) ''
           export PATH=${lib.makeBinPath serverPackages}''${PATH:+":$PATH"}
         ''
         + ''

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // The pre-switch check as switch-to-configuration runs it. nixpkgs builds
@@ -63,7 +65,8 @@ func runPreSwitch(t *testing.T, script, generation, toplevel, action string) (st
 	if generation == "25.05" {
 		args = append(args, action)
 	}
-	cmd := exec.Command(bash, args...)
+	// Under the umask a root shell has (022), which the check must tighten.
+	cmd := exec.Command(bash, append([]string{"-c", `umask 022 && exec bash "$@"`, "bash"}, args...)...)
 	// switch-to-configuration exports NIXOS_ACTION in both generations.
 	cmd.Env = append(os.Environ(), "NIXOS_ACTION="+action)
 	out, err := cmd.CombinedOutput()
@@ -111,7 +114,8 @@ func preSwitchSetup(t *testing.T, dir, pkgDir, stateDir string) (map[string]stri
 // TestPreSwitchCheckArguments runs the module's pre-switch check in both
 // nixpkgs generations' scripts with a recording stand-in for the binary:
 // it gets the toplevel and, from 25.05 on, the action; before 25.05 only
-// the toplevel, with the action in NIXOS_ACTION.
+// the toplevel, with the action in NIXOS_ACTION; either way with umask
+// 077, though switch-to-configuration runs with the caller's (022).
 func TestPreSwitchCheckArguments(t *testing.T) {
 	dir := t.TempDir()
 	rec := filepath.Join(dir, "rec")
@@ -119,7 +123,7 @@ func TestPreSwitchCheckArguments(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(rec, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	recorder := "#!/bin/sh\n{ printf 'args:'; for a in \"$@\"; do printf ' [%s]' \"$a\"; done; echo; echo \"NIXOS_ACTION=$NIXOS_ACTION\"; } > " + log + "\n"
+	recorder := "#!/bin/sh\n{ printf 'args:'; for a in \"$@\"; do printf ' [%s]' \"$a\"; done; echo; echo \"NIXOS_ACTION=$NIXOS_ACTION\"; echo \"umask=$(umask)\"; } > " + log + "\n"
 	if err := os.WriteFile(filepath.Join(rec, "bin", "dysnomia"), []byte(recorder), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +134,10 @@ func TestPreSwitchCheckArguments(t *testing.T) {
 	for _, tc := range []struct {
 		generation, action, want string
 	}{
-		{"25.05", "switch", "args: [system pre-switch] [" + toplevel + "] [switch]\nNIXOS_ACTION=switch\n"},
-		{"25.05", "boot", "args: [system pre-switch] [" + toplevel + "] [boot]\nNIXOS_ACTION=boot\n"},
-		{"24.11", "switch", "args: [system pre-switch] [" + toplevel + "]\nNIXOS_ACTION=switch\n"},
-		{"24.11", "dry-activate", "args: [system pre-switch] [" + toplevel + "]\nNIXOS_ACTION=dry-activate\n"},
+		{"25.05", "switch", "args: [system pre-switch] [" + toplevel + "] [switch]\nNIXOS_ACTION=switch\numask=0077\n"},
+		{"25.05", "boot", "args: [system pre-switch] [" + toplevel + "] [boot]\nNIXOS_ACTION=boot\numask=0077\n"},
+		{"24.11", "switch", "args: [system pre-switch] [" + toplevel + "]\nNIXOS_ACTION=switch\numask=0077\n"},
+		{"24.11", "dry-activate", "args: [system pre-switch] [" + toplevel + "]\nNIXOS_ACTION=dry-activate\numask=0077\n"},
 	} {
 		t.Run(tc.generation+" "+tc.action, func(t *testing.T) {
 			os.Remove(log)
@@ -201,5 +205,51 @@ func TestMinimumNixpkgs(t *testing.T) {
 	decodeInto(t, "evaluation", evalNixOS(t, baseConfig, `without = [ "system/activation/pre-switch-check.nix" ];`, `e: e.failedAssertions`), &failed)
 	if len(failed) != 1 || !strings.Contains(failed[0], "services.dysnomia needs nixpkgs 24.11 or later") {
 		t.Errorf("failed assertions %q, want one naming nixpkgs 24.11", failed)
+	}
+}
+
+// TestPrivateState: the state directory is root's, mode 0700, made (and
+// tightened when it exists) by systemd-tmpfiles; dysnomia.service runs with
+// UMask=0077 and the pre-switch check starts with umask 077.
+func TestPrivateState(t *testing.T) {
+	cfg := `{ pkgs, ... }: {
+	  services.postgresql.enable = true;
+	  services.dysnomia.enable = true;
+	  services.dysnomia.stateDir = "/srv/dysnomia state";
+	}`
+	var got struct {
+		Tmpfiles map[string]map[string]map[string]map[string]string
+		UMask    string
+		Check    string
+	}
+	decodeInto(t, "evaluation", evalNixOS(t, cfg, "", `e: {
+	  Tmpfiles = e.config.systemd.tmpfiles.settings;
+	  UMask = e.config.systemd.services.dysnomia.serviceConfig.UMask;
+	  Check = e.config.system.preSwitchChecks.dysnomia;
+	}`), &got)
+	want := map[string]map[string]map[string]map[string]string{
+		"10-dysnomia": {"/srv/dysnomia state": {"d": {"type": "d", "mode": "0700", "user": "root", "group": "root", "age": "-", "argument": ""}}},
+	}
+	if diff := cmp.Diff(want, got.Tmpfiles); diff != "" {
+		t.Errorf("systemd.tmpfiles.settings (-want +got):\n%s", diff)
+	}
+	if got.UMask != "0077" {
+		t.Errorf("dysnomia.service UMask = %q, want 0077", got.UMask)
+	}
+	if !strings.HasPrefix(got.Check, "umask 077\n") {
+		t.Errorf("the pre-switch check does not start with umask 077:\n%s", got.Check)
+	}
+}
+
+// TestPreSwitchCheckShellcheck: nixpkgs 25.05 and later build the
+// pre-switch checks with writeShellApplication, which runs shellcheck on
+// them: a warning in the module's check would fail the system's build.
+func TestPreSwitchCheckShellcheck(t *testing.T) {
+	shellcheck := need(t, "shellcheck")
+	dir := t.TempDir()
+	checks, _ := preSwitchSetup(t, dir, filepath.Join(dir, "pkg"), filepath.Join(dir, "state"))
+	script := preSwitchScript(t, dir, "25.05", map[string]string{"dysnomia": checks["dysnomia"]})
+	if out, err := exec.Command(shellcheck, "--shell=bash", script).CombinedOutput(); err != nil {
+		t.Errorf("shellcheck: %v\n%s", err, out)
 	}
 }

@@ -43,9 +43,9 @@ func need(t testing.TB, prog string) string {
 		return path
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found (install Debian's nix-bin): %v", prog, err)
+		t.Fatalf("%s not found (tests/nix needs nix-instantiate from Debian's nix-bin, shellcheck and go): %v", prog, err)
 	}
-	t.Skipf("%s not found (install Debian's nix-bin): %v", prog, err)
+	t.Skipf("%s not found (tests/nix needs nix-instantiate from Debian's nix-bin, shellcheck and go): %v", prog, err)
 	return ""
 }
 

@@ -1,11 +1,13 @@
 package nix
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -163,20 +165,9 @@ func TestPreSwitchCheckArguments(t *testing.T) {
 // regression: before 25.05 an empty $2 made it exit "unknown action" and
 // abort every switch), and a dry activation takes no snapshot.
 func TestPreSwitchCheckBinary(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("go not found")
-		}
-		t.Skip("go not found")
-	}
+	goTool := need(t, "go")
 	dir := t.TempDir()
-	pkg := filepath.Join(dir, "pkg")
-	build := exec.Command(goTool, "build", "-o", filepath.Join(pkg, "bin", "dysnomia"), "github.com/dysnomia-go/dysnomia/cmd/dysnomia")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	pkg := buildDysnomia(t, goTool)
 	checks, toplevel := preSwitchSetup(t, dir, pkg, filepath.Join(dir, "state"))
 	for _, tc := range []struct {
 		generation, action, inOut string
@@ -195,6 +186,44 @@ func TestPreSwitchCheckBinary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildDysnomia builds the binary once for the package's tests and
+// returns a stand-in for the package: a directory with bin/dysnomia.
+func buildDysnomia(t *testing.T, goTool string) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "dysnomia-tests-nix-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = filepath.Join(dir, "pkg")
+		build := exec.Command(goTool, "build", "-o", filepath.Join(built.dir, "bin", "dysnomia"), "github.com/dysnomia-go/dysnomia/cmd/dysnomia")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.dir
+}
+
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// TestMain removes the binary buildDysnomia built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(filepath.Dir(built.dir))
+	}
+	os.Exit(code)
 }
 
 // TestMinimumNixpkgs: on a nixpkgs without system.preSwitchChecks (before

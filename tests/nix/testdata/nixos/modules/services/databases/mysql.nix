@@ -1,10 +1,12 @@
 # Mirrors the declarations of nixpkgs
-# nixos/modules/services/databases/mysql.nix (pinned rev) that Dysnomia's
+# nixos/modules/services/databases/mysql.nix that Dysnomia's
 # module and nixpkgs' Disnix and Dysnomia modules read: enable, package
 # (types.package, no default: a configuration must name one, e.g.
 # pkgs.mariadb), user and group ("mysql"), dataDir, settings (the type of
 # pkgs.formats.ini { listsAsDuplicateKeys = true; }: sections of atoms or
 # lists of atoms; config sets mysqld.datadir and a default mysqld.port).
+# (The revisions of this file readable here are older than the pin; these
+# declarations have not changed since settings replaced extraOptions.)
 # The config part keeps only what others see.
 {
   config,

@@ -1,6 +1,6 @@
 # Mirrors the declarations of nixpkgs
-# nixos/modules/services/databases/postgresql.nix (the 25.11 version of the
-# pinned rev: finalPackage, settings.port, postgresql.target) that
+# nixos/modules/services/databases/postgresql.nix (the 25.11 version, as at
+# the pinned rev: finalPackage, settings.port, postgresql.target) that
 # Dysnomia's module and nixpkgs' Disnix and Dysnomia modules read: enable,
 # package (no default declared; config sets it by system.stateVersion,
 # postgresql_17 from 25.11 on), finalPackage (read-only, package with

@@ -5,8 +5,10 @@
 # disnix.service want dysnomia.target, and hands DYSNOMIA_CONTAINERS_PATH
 # and DYSNOMIA_MODULES_PATH from environment.variables to the service
 # (not DYSNOMIA_STATEDIR: Disnix's dysnomia calls use the state directory
-# the service's environment gives, else the tool's default). The D-Bus,
-# Tomcat and group settings are kept so that their options are checked.
+# the service's environment gives, else the tool's default). The D-Bus and
+# group settings, and the Tomcat ones but javaOpts, sharedLibs and webapps
+# (set only for useWebServiceInterface), are kept so that their options
+# are checked.
 {
   config,
   lib,

@@ -96,13 +96,17 @@ func (c *SystemSwitchCmd) Run(ctx context.Context, app *App) error {
 // SystemPreSwitchCmd snapshots what a switch to a candidate system affects.
 type SystemPreSwitchCmd struct {
 	Toplevel string `arg:"" name:"NEW_TOPLEVEL" help:"The candidate system; its config is NEW_TOPLEVEL/etc/dysnomia/system.json."`
-	Action   string `arg:"" name:"ACTION" help:"switch, boot, test, dry-activate or check."`
+	Action   string `arg:"" optional:"" name:"ACTION" help:"switch, boot, test, dry-activate or check; default: $NIXOS_ACTION (nixpkgs before 25.05 passes the action only there)."`
 	Current  string `name:"current" placeholder:"FILE" default:"/run/current-system/etc/dysnomia/system.json" help:"The running system's config, used when no switch has recorded what it applied."`
 }
 
 // Run implements the command.
 func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
-	if _, _, err := system.SnapshotsOn(c.Action, config.SnapshotPolicy{}); err != nil {
+	action, err := c.action(app)
+	if err != nil {
+		return err
+	}
+	if _, _, err := system.SnapshotsOn(action, config.SnapshotPolicy{}); err != nil {
 		return fmt.Errorf("pre-switch: %w", err)
 	}
 	file := system.CandidateFile(c.Toplevel)
@@ -128,7 +132,7 @@ func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
 		return fmt.Errorf("pre-switch: %w", err)
 	}
 	eng := &system.Engine{Invoker: iv, Report: app.Report}
-	res, err := eng.PreSwitch(ctx, running, candidate, c.Action)
+	res, err := eng.PreSwitch(ctx, running, candidate, action)
 	if res == nil {
 		return err
 	}
@@ -151,6 +155,21 @@ func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
 		app.Report.Infof("%s", msg)
 	}
 	return err
+}
+
+// action is the switch-to-configuration action: the ACTION argument, or
+// NIXOS_ACTION when it is empty. switch-to-configuration passes the action
+// as the second argument of the pre-switch checks since nixpkgs 25.05;
+// before that it ran them with the new toplevel alone and exported the
+// action as NIXOS_ACTION.
+func (c *SystemPreSwitchCmd) action(app *App) (string, error) {
+	if c.Action != "" {
+		return c.Action, nil
+	}
+	if a := app.Getenv("NIXOS_ACTION"); a != "" {
+		return a, nil
+	}
+	return "", errors.New("pre-switch: no action: give it as the second argument (dysnomia system pre-switch NEW_TOPLEVEL ACTION) or in NIXOS_ACTION")
 }
 
 // withStateDir returns app with the state directory dir, unless --state-dir

@@ -120,3 +120,48 @@ func TestDeclaredComponentsWorkByName(t *testing.T) {
 		t.Errorf("snapshot of an undeclared path: exit %d, %q; want a missing targetDir error", code, errs)
 	}
 }
+
+// TestSystemPreSwitchAction: the action comes from the second argument, or
+// from NIXOS_ACTION when switch-to-configuration passes only the toplevel
+// (nixpkgs before 25.05); the argument wins over the variable, and neither
+// is an error that names both.
+func TestSystemPreSwitchAction(t *testing.T) {
+	dir := t.TempDir()
+	toplevel := filepath.Join(dir, "system")
+	if err := os.MkdirAll(filepath.Join(toplevel, "etc", "dysnomia"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"version": 1, "stateDir": "` + filepath.Join(dir, "state") + `", "containers": {"e": {"type": "echo"}}}`
+	if err := os.WriteFile(filepath.Join(toplevel, "etc", "dysnomia", "system.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		env    string // NIXOS_ACTION, "" for unset
+		code   int
+		inErr  string
+		notErr string
+	}{
+		{"argument", []string{toplevel, "dry-activate"}, "", 0, `action "dry-activate" changes nothing`, ""},
+		{"variable", []string{toplevel}, "dry-activate", 0, `action "dry-activate" changes nothing`, ""},
+		{"variable with an empty argument", []string{toplevel, ""}, "check", 0, `action "check" changes nothing`, ""},
+		{"variable switch", []string{toplevel}, "switch", 0, "nothing to snapshot", "changes nothing"},
+		{"argument wins", []string{toplevel, "switch"}, "dry-activate", 0, "nothing to snapshot", "changes nothing"},
+		{"bad argument wins", []string{toplevel, "reboot"}, "switch", 1, `unknown action "reboot"`, ""},
+		{"bad variable", []string{toplevel}, "reboot", 1, `unknown action "reboot"`, ""},
+		{"neither", []string{toplevel}, "", 1, "no action: give it as the second argument (dysnomia system pre-switch NEW_TOPLEVEL ACTION) or in NIXOS_ACTION", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := []string{"HOME=" + dir}
+			if tc.env != "" {
+				env = append(env, "NIXOS_ACTION="+tc.env)
+			}
+			args := append([]string{"system", "pre-switch", "--current", filepath.Join(dir, "none.json")}, tc.args...)
+			_, errs, code := runSystem(t, env, args...)
+			if code != tc.code || !strings.Contains(errs, tc.inErr) || (tc.notErr != "" && strings.Contains(errs, tc.notErr)) {
+				t.Errorf("%v with NIXOS_ACTION=%q: exit %d, stderr %q; want exit %d, stderr with %q", tc.args, tc.env, code, errs, tc.code, tc.inErr)
+			}
+		})
+	}
+}

@@ -45,7 +45,7 @@
     in
     {
       services.dysnomia.enable = true;
-      boot.extraSystemdUnitPaths = [ "/etc/systemd-mutable/system" ];
+      # The module makes /etc/systemd-mutable/system a unit directory.
       systemd.tmpfiles.rules = [ "d /etc/systemd-mutable/system 0755 root root -" ];
       users.users.alice = {
         isNormalUser = true;

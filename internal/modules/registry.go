@@ -8,6 +8,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sqlite"
+	"github.com/dysnomia-go/dysnomia/internal/modules/subversion"
 	"github.com/dysnomia-go/dysnomia/internal/modules/wrapper"
 )
 
@@ -19,6 +20,7 @@ func Registry() *module.Registry {
 	r.Add("mysql-database", mysql.Module{})
 	r.Add("postgresql-database", postgresql.Module{})
 	r.Add("sqlite-database", sqlite.Module{})
+	r.Add("subversion-repository", subversion.Module{})
 	r.Add("wrapper", wrapper.Module{})
 	return r
 }

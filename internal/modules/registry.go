@@ -5,6 +5,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/modules/echo"
 	"github.com/dysnomia-go/dysnomia/internal/modules/fileset"
+	"github.com/dysnomia-go/dysnomia/internal/modules/influx"
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/postgresql"
 	"github.com/dysnomia-go/dysnomia/internal/modules/sqlite"
@@ -17,6 +18,7 @@ func Registry() *module.Registry {
 	r := module.NewRegistry()
 	r.Add("echo", echo.Module{})
 	r.Add("fileset", fileset.Module{})
+	r.Add("influx-database", influx.Module{})
 	r.Add("mysql-database", mysql.Module{})
 	r.Add("postgresql-database", postgresql.Module{})
 	r.Add("sqlite-database", sqlite.Module{})

@@ -4,6 +4,7 @@ package modules
 import (
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/modules/echo"
+	"github.com/dysnomia-go/dysnomia/internal/modules/ejabberd"
 	"github.com/dysnomia-go/dysnomia/internal/modules/fileset"
 	"github.com/dysnomia-go/dysnomia/internal/modules/influx"
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
@@ -17,6 +18,7 @@ import (
 func Registry() *module.Registry {
 	r := module.NewRegistry()
 	r.Add("echo", echo.Module{})
+	r.Add("ejabberd-dump", ejabberd.Module{})
 	r.Add("fileset", fileset.Module{})
 	r.Add("influx-database", influx.Module{})
 	r.Add("mysql-database", mysql.Module{})

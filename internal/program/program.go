@@ -73,6 +73,20 @@ func Command(ctx context.Context, env []string, as *User, path string, args ...s
 	return &Cmd{Cmd: cmd, Name: filepath.Base(path), stderr: t}
 }
 
+// KillGroup makes the program the leader of a process group of its own,
+// and a cancelled context kill the whole group: a wrapper script's
+// children (a shell script starting a VM, say) then die with it instead of
+// holding its output open.
+func (c *Cmd) KillGroup() {
+	c.SysProcAttr.Setpgid = true
+	c.Cancel = func() error {
+		if c.Process == nil {
+			return nil
+		}
+		return syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+	}
+}
+
 // StderrText is what the program wrote to its standard error (the end of it).
 func (c *Cmd) StderrText() string { return c.stderr.String() }
 

@@ -160,7 +160,7 @@ func TestSubversionDisnixBadDump(t *testing.T) {
 func TestModulesListsStateModules(t *testing.T) {
 	r := MustRun(t, nil, "dysnomia", "modules")
 	got := strings.Fields(r.Stdout)
-	for _, want := range []string{"subversion-repository", "influx-database"} {
+	for _, want := range []string{"subversion-repository", "influx-database", "ejabberd-dump"} {
 		found := false
 		for _, g := range got {
 			found = found || g == want

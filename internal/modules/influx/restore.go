@@ -10,6 +10,7 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/program"
 	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/wait"
 )
 
 // restore replaces the database with a snapshot. InfluxDB cannot rename a
@@ -87,6 +88,15 @@ func restoreUpstream(ctx context.Context, req *module.Request, s *settings, c *c
 	cmd := program.Command(ctx, s.env, nil, bin, "restore", "-portable", "-host", s.rpcAddr(), "-db", name, dir)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("restore upstream's snapshot %s: %w; the database is incomplete: restore again", sn.Rel(), err)
+	}
+	// The server enables the restored shards a moment later; until then
+	// queries fail with "shard is disabled".
+	probe := func(ctx context.Context) error {
+		_, err := c.query(ctx, name, "SELECT * FROM /.*/ LIMIT 1")
+		return err
+	}
+	if err := wait.Until(ctx, s.timeout, probe, nil); err != nil {
+		return fmt.Errorf("restored upstream's snapshot %s, but the database does not answer: %w", sn.Rel(), err)
 	}
 	req.Report.Infof("restored database %q from upstream's snapshot %s", name, sn.Rel())
 	return nil

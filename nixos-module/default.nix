@@ -312,6 +312,11 @@ let
     lib.filter (p: p != null) (lib.mapAttrsToList (_: c: c.serverPackage) cfg.containers)
   );
 
+  # A service of nixpkgs that may not be in the nixpkgs at hand.
+  serviceEnabled = name: (options.services ? ${name}) && config.services.${name}.enable;
+  # The port of an InfluxDB bind address such as ":8086" or "host:8086".
+  portOf = address: lib.last (lib.splitString ":" (toString address));
+
   pgEnabled = config.services.postgresql.enable;
   mysqlEnabled = config.services.mysql.enable;
   # postgresql.target (NixOS 25.11 and later) is reached once the server
@@ -426,10 +431,14 @@ in
         Declare the container `postgresql-database` when
         {option}`services.postgresql.enable` is set (login user `postgres`
         by peer authentication, the server's port and client programs, and
-        its package as {option}`services.dysnomia.containers.<name>.serverPackage`) and `mysql-database` when
+        its package as {option}`services.dysnomia.containers.<name>.serverPackage`), `mysql-database` when
         {option}`services.mysql.enable` is set (socket authentication as
-        `root` on /run/mysqld/mysqld.sock). Each attribute can be
-        overridden in {option}`services.dysnomia.containers`.
+        `root` on /run/mysqld/mysqld.sock), `influx-database` for
+        {option}`services.influxdb` (its HTTP port on 127.0.0.1),
+        `ejabberd-dump` for {option}`services.ejabberd` (its user,
+        directories and ejabberdctl settings) and `subversion-repository`
+        for {option}`services.svnserve` (its base directory). Each
+        attribute can be overridden in {option}`services.dysnomia.containers`.
       '';
     };
 
@@ -618,6 +627,53 @@ in
           mysqlUsername = mkDefault "root";
         };
         serverPackage = mkDefault config.services.mysql.package;
+      };
+    })
+
+    # The state servers nixpkgs has modules for, with the settings their
+    # units run with (nixos/modules/services/databases/influxdb.nix,
+    # services/networking/ejabberd.nix, services/misc/svnserve.nix).
+    (mkIf (cfg.generateContainers && serviceEnabled "influxdb") {
+      services.dysnomia.containers.influx-database = {
+        type = mkDefault "influx-database";
+        properties = {
+          influxdbHost = mkDefault "127.0.0.1";
+          influxdbHttpPort = mkDefault (portOf (config.services.influxdb.extraConfig.http.bind-address or ":8086"));
+          influxdbPort = mkDefault (portOf (config.services.influxdb.extraConfig.bind-address or ":8088"));
+          influxdbUsername = mkDefault config.services.influxdb.user;
+        };
+        serverPackage = mkDefault config.services.influxdb.package;
+      };
+    })
+
+    (mkIf (cfg.generateContainers && serviceEnabled "ejabberd") (
+      let
+        ej = config.services.ejabberd;
+      in
+      {
+        services.dysnomia.containers.ejabberd-dump = {
+          type = mkDefault "ejabberd-dump";
+          properties = {
+            ejabberdUser = mkDefault ej.user;
+            ejabberdSpoolDir = mkDefault (toString ej.spoolDir);
+            ejabberdLogsDir = mkDefault (toString ej.logsDir);
+            ejabberdctl = mkDefault "${ej.package}/bin/ejabberdctl";
+            # The same file nixpkgs' unit passes with --ctl-config.
+            ejabberdctlConfig = mkDefault "${pkgs.writeText "ejabberdctl.cfg" "ERL_EPMD_ADDRESS=127.0.0.1\n${ej.ctlConfig}\n"}";
+          }
+          // lib.optionalAttrs (ej.configFile != null) { ejabberdConfig = mkDefault (toString ej.configFile); }
+          // lib.optionalAttrs (ej.configDir != null) { ejabberdConfigDir = mkDefault (toString ej.configDir); };
+          serverPackage = mkDefault ej.package;
+        };
+      }
+    ))
+
+    (mkIf (cfg.generateContainers && serviceEnabled "svnserve") {
+      services.dysnomia.containers.subversion-repository = {
+        type = mkDefault "subversion-repository";
+        properties.svnBaseDir = mkDefault (toString config.services.svnserve.svnBaseDir);
+        # svnadmin and svnlook, from the package nixpkgs' svnserve runs.
+        serverPackage = mkDefault pkgs.subversion;
       };
     })
 

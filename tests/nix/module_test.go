@@ -2,6 +2,9 @@ package nix
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -158,4 +161,77 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// The containers of the state servers nixpkgs has modules for are
+// generated from those modules' options — the settings their units run
+// with — and the system config that results is one the binary takes.
+func TestStateServerContainers(t *testing.T) {
+	cfg := `{ pkgs, ... }: {
+	  services.influxdb.enable = true;
+	  services.influxdb.extraConfig.http.bind-address = "127.0.0.1:8087";
+	  services.ejabberd.enable = true;
+	  services.ejabberd.configFile = "/etc/ejabberd.yml";
+	  services.ejabberd.ctlConfig = "ERLANG_NODE=ejabberd@localhost";
+	  services.svnserve.enable = true;
+	  services.svnserve.svnBaseDir = "/srv/svn";
+	  services.dysnomia.enable = true;
+	}`
+	var got struct {
+		Warnings, Failed []string
+		Containers       map[string]struct {
+			Type       string
+			Properties map[string]string
+			Server     string
+		}
+		Ctl    string
+		Config string
+	}
+	decodeInto(t, "evaluation", evalNixOS(t, cfg, "", `e: {
+	  Warnings = e.warnings;
+	  Failed = e.failedAssertions;
+	  Containers = builtins.mapAttrs (n: c: { Type = c.type; Properties = builtins.mapAttrs (_: toString) c.properties; Server = toString c.serverPackage; })
+	    (e.lib.filterAttrs (n: _: builtins.elem n [ "influx-database" "ejabberd-dump" "subversion-repository" ]) e.config.services.dysnomia.containers);
+	  Ctl = e.pkgs.writeText "ejabberdctl.cfg" "ERL_EPMD_ADDRESS=127.0.0.1\nERLANG_NODE=ejabberd@localhost\n";
+	  Config = e.config.system.build.dysnomiaConfig.text;
+	}`), &got)
+	if len(got.Warnings) != 0 || len(got.Failed) != 0 {
+		t.Errorf("warnings %q, failed assertions %q", got.Warnings, got.Failed)
+	}
+	influx, ej, svn := got.Containers["influx-database"], got.Containers["ejabberd-dump"], got.Containers["subversion-repository"]
+	if influx.Type != "influx-database" || influx.Properties["influxdbHttpPort"] != "8087" || influx.Properties["influxdbPort"] != "8088" ||
+		influx.Properties["influxdbHost"] != "127.0.0.1" || influx.Properties["influxdbUsername"] != "influxdb" || !strings.Contains(influx.Server, "influxdb-") {
+		t.Errorf("influx-database: %+v", influx)
+	}
+	if ej.Type != "ejabberd-dump" || ej.Properties["ejabberdUser"] != "ejabberd" || ej.Properties["ejabberdSpoolDir"] != "/var/lib/ejabberd" ||
+		ej.Properties["ejabberdConfig"] != "/etc/ejabberd.yml" || ej.Properties["ejabberdctlConfig"] != got.Ctl ||
+		!strings.HasSuffix(ej.Properties["ejabberdctl"], "/bin/ejabberdctl") {
+		t.Errorf("ejabberd-dump: %+v (ctl config of nixpkgs' unit: %s)", ej, got.Ctl)
+	}
+	if _, ok := ej.Properties["ejabberdConfigDir"]; ok {
+		t.Errorf("ejabberd-dump: ejabberdConfigDir set although services.ejabberd.configDir is null")
+	}
+	if svn.Type != "subversion-repository" || svn.Properties["svnBaseDir"] != "/srv/svn" || !strings.Contains(svn.Server, "subversion-") {
+		t.Errorf("subversion-repository: %+v", svn)
+	}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "system.json")
+	if err := os.WriteFile(cfgFile, []byte(got.Config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pkg := buildDysnomia(t, need(t, "go"))
+	if out, err := exec.Command(filepath.Join(pkg, "bin", "dysnomia"), "system", "check", cfgFile).CombinedOutput(); err != nil {
+		t.Errorf("dysnomia system check: %v\n%s\n%s", err, out, got.Config)
+	}
+
+	// Without those services, no such containers.
+	var none struct{ Containers []string }
+	decodeInto(t, "evaluation", evalNixOS(t, `{ ... }: { services.dysnomia.enable = true; }`, "", `e: {
+	  Containers = builtins.attrNames e.config.services.dysnomia.containers;
+	}`), &none)
+	for _, c := range none.Containers {
+		if c == "influx-database" || c == "ejabberd-dump" || c == "subversion-repository" {
+			t.Errorf("container %s generated without its service", c)
+		}
+	}
 }

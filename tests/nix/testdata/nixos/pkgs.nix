@@ -94,6 +94,9 @@ in
   postgresql_16 = postgresql "16.9";
   postgresql_17 = postgresql "17.5";
   mariadb = drv "mariadb-11.4.7" { pname = "mariadb"; };
+  influxdb = drv "influxdb-1.10.7" { pname = "influxdb"; };
+  ejabberd = drv "ejabberd-24.12" { pname = "ejabberd"; };
+  subversion = drv "subversion-1.14.5" { pname = "subversion"; };
   nix = drv "nix-2.28.4" { };
   # nixpkgs' package of upstream Dysnomia and of Disnix.
   dysnomia = drv "dysnomia-0.10.2" { };

@@ -1,5 +1,7 @@
 # The options of other nixpkgs modules that nixpkgs' disnix.nix and
-# dysnomia.nix read or set, each with the file it mirrors (pinned rev):
+# dysnomia.nix read or set, each with the file it mirrors (pinned rev).
+# (ejabberd, svnserve and influxdb have stubs of their own, in
+# services/networking, services/misc and services/databases.)
 { lib, pkgs, ... }:
 let
   inherit (lib) mkOption types;
@@ -24,14 +26,8 @@ in
     services.tomcat.axis2.enable = lib.mkEnableOption "Apache Axis2 container";
     # nixos/modules/services/web-servers/apache-httpd/default.nix
     services.httpd.enable = lib.mkEnableOption "the Apache HTTP Server";
-    # nixos/modules/services/networking/ejabberd.nix
-    services.ejabberd.enable = lib.mkEnableOption "ejabberd server";
-    # nixos/modules/services/misc/svnserve.nix
-    services.svnserve.enable = lib.mkEnableOption "svnserve";
     # nixos/modules/services/databases/mongodb.nix
     services.mongodb.enable = lib.mkEnableOption "the MongoDB server";
-    # nixos/modules/services/databases/influxdb.nix
-    services.influxdb.enable = lib.mkEnableOption "the influxdb server";
     # nixos/modules/virtualisation/docker.nix
     virtualisation.docker.enable = lib.mkEnableOption "docker";
     # nixos/modules/config/nix.nix

@@ -22,6 +22,7 @@ type SystemCmd struct {
 type SystemCheckCmd struct {
 	File   string `arg:"" optional:"" placeholder:"FILE" help:"The system config."`
 	Config string `name:"config" placeholder:"FILE" help:"The system config (instead of FILE)."`
+	JSON   bool   `name:"json" help:"Print JSON (docs/json.md): {version, file, ok, problems}."`
 }
 
 // Run implements the command.
@@ -37,6 +38,21 @@ func (c *SystemCheckCmd) Run(app *App) error {
 	}
 	_, err := config.LoadSystem(file)
 	var se *config.SystemError
+	if c.JSON && (err == nil || errors.As(err, &se)) {
+		doc := systemCheckJSON{Version: jsonVersion, File: file, OK: err == nil, Problems: []string{}}
+		if se != nil {
+			for _, p := range se.Problems {
+				doc.Problems = append(doc.Problems, p.String())
+			}
+		}
+		if jerr := writeJSON(app.Stdout, doc); jerr != nil {
+			return jerr
+		}
+		if se != nil {
+			return fmt.Errorf("%s: %d problem(s)", file, len(se.Problems))
+		}
+		return nil
+	}
 	if errors.As(err, &se) {
 		for _, p := range se.Problems {
 			if _, werr := fmt.Fprintf(app.Stdout, "%s: %s\n", file, p); werr != nil {
@@ -52,6 +68,7 @@ func (c *SystemCheckCmd) Run(app *App) error {
 type SystemSwitchCmd struct {
 	Config string `name:"config" required:"" placeholder:"FILE" help:"The system config."`
 	DryRun bool   `name:"dry-run" help:"Print what would be done (one step per line, sorted) and change nothing."`
+	JSON   bool   `name:"json" help:"Print JSON instead of the steps (docs/json.md): {version, dryRun, steps: [{activity, container, component, path, reason, detail, done}], unchanged, forgotten, error}; module output goes to standard error."`
 }
 
 // Run implements the command.
@@ -64,12 +81,23 @@ func (c *SystemSwitchCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
+	if c.JSON {
+		iv.Stdout = app.Stderr
+	}
 	eng := &system.Engine{Invoker: iv, Report: app.Report}
 	res, err := eng.Switch(ctx, cfg, c.DryRun)
 	if res == nil {
 		return err
 	}
 	plan := res.Plan
+	if c.JSON {
+		doc := systemSwitchJSON{Version: jsonVersion, DryRun: c.DryRun, Steps: systemSteps(plan.Steps, res.Done),
+			Unchanged: keyStrings(plan.Unchanged), Forgotten: keyStrings(plan.Forgotten), Error: errString(err)}
+		if jerr := writeJSON(app.Stdout, doc); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
 	if c.DryRun {
 		if ferr := system.Format(app.Stdout, plan.Steps); ferr != nil {
 			return ferr
@@ -98,6 +126,7 @@ type SystemPreSwitchCmd struct {
 	Toplevel string `arg:"" name:"NEW_TOPLEVEL" help:"The candidate system; its config is NEW_TOPLEVEL/etc/dysnomia/system.json."`
 	Action   string `arg:"" optional:"" name:"ACTION" help:"switch, boot, test, dry-activate or check; default: $NIXOS_ACTION (nixpkgs before 25.05 passes the action only there)."`
 	Current  string `name:"current" placeholder:"FILE" default:"/run/current-system/etc/dysnomia/system.json" help:"The running system's config, used when no switch has recorded what it applied."`
+	JSON     bool   `name:"json" help:"Print JSON instead of the snapshots taken (docs/json.md): {version, action, skipped, steps: [{activity, container, component, path, reason, detail, done}], pruned, failed, error}."`
 }
 
 // Run implements the command.
@@ -112,7 +141,11 @@ func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
 	file := system.CandidateFile(c.Toplevel)
 	candidate, err := config.LoadSystem(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		app.Report.Infof("pre-switch: %s does not exist (the new system declares no dysnomia config): nothing to do", file)
+		why := file + " does not exist (the new system declares no dysnomia config)"
+		if c.JSON {
+			return writeJSON(app.Stdout, systemPreSwitchJSON{Version: jsonVersion, Action: action, Skipped: why, Steps: []systemStepJSON{}})
+		}
+		app.Report.Infof("pre-switch: %s: nothing to do", why)
 		return nil
 	}
 	if err != nil {
@@ -131,9 +164,20 @@ func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return fmt.Errorf("pre-switch: %w", err)
 	}
+	if c.JSON {
+		iv.Stdout = app.Stderr
+	}
 	eng := &system.Engine{Invoker: iv, Report: app.Report}
 	res, err := eng.PreSwitch(ctx, running, candidate, action)
 	if res == nil {
+		return err
+	}
+	if c.JSON {
+		doc := systemPreSwitchJSON{Version: jsonVersion, Action: action, Skipped: res.Skipped, Steps: systemSteps(res.Steps, res.Done),
+			Pruned: res.Pruned, Failed: errString(res.Failed), Error: errString(err)}
+		if jerr := writeJSON(app.Stdout, doc); jerr != nil && err == nil {
+			err = jerr
+		}
 		return err
 	}
 	if ferr := system.Format(app.Stdout, res.Done); ferr != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dysnomia-go/dysnomia/internal/deploy"
 	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/system"
 )
 
 // jsonVersion is the version of every --json document (docs/json.md). It
@@ -205,4 +206,72 @@ func deployDocument(plan *deploy.Plan, dry bool, err error) deployJSON {
 type modulesJSON struct {
 	Version int      `json:"version"`
 	Modules []string `json:"modules"`
+}
+
+// systemCheckJSON is system check with --json.
+type systemCheckJSON struct {
+	Version  int      `json:"version"`
+	File     string   `json:"file"`
+	OK       bool     `json:"ok"`
+	Problems []string `json:"problems"` // each with its JSON path, as the plain output prints them
+}
+
+// systemSwitchJSON is system switch (and its --dry-run) with --json.
+type systemSwitchJSON struct {
+	Version   int              `json:"version"`
+	DryRun    bool             `json:"dryRun"`
+	Steps     []systemStepJSON `json:"steps"` // the plan, each with whether it was done
+	Unchanged []string         `json:"unchanged"`
+	Forgotten []string         `json:"forgotten"`
+	Error     string           `json:"error,omitempty"`
+}
+
+// systemPreSwitchJSON is system pre-switch with --json.
+type systemPreSwitchJSON struct {
+	Version int              `json:"version"`
+	Action  string           `json:"action"`
+	Skipped string           `json:"skipped,omitempty"` // why nothing was considered
+	Steps   []systemStepJSON `json:"steps"`             // the planned snapshots, each with whether it was taken
+	Pruned  int              `json:"pruned"`            // old generations removed by retention
+	Failed  string           `json:"failed,omitempty"`  // snapshots that failed under snapshots.onFailure = "continue"
+	Error   string           `json:"error,omitempty"`
+}
+
+// systemStepJSON is one step of a switch or pre-switch.
+type systemStepJSON struct {
+	Activity  string `json:"activity"`
+	Container string `json:"container"`
+	Component string `json:"component"`
+	Path      string `json:"path"`
+	Reason    string `json:"reason"`
+	Detail    string `json:"detail,omitempty"` // what changed, e.g. "serverPackage A -> B"
+	Done      bool   `json:"done"`
+}
+
+func systemSteps(plan, done []system.Step) []systemStepJSON {
+	did := map[string]bool{}
+	for _, s := range done {
+		did[string(s.Activity)+" "+s.Key.String()] = true
+	}
+	out := []systemStepJSON{}
+	for _, s := range plan {
+		out = append(out, systemStepJSON{Activity: string(s.Activity), Container: s.Container, Component: s.Component,
+			Path: s.Path, Reason: string(s.Reason), Detail: s.Detail, Done: did[string(s.Activity)+" "+s.Key.String()]})
+	}
+	return out
+}
+
+func keyStrings(keys []store.Key) []string {
+	out := []string{}
+	for _, k := range keys {
+		out = append(out, k.String())
+	}
+	return out
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -31,17 +31,20 @@ func decodeStrict(t *testing.T, doc string, v any) {
 // jsonShapes maps the markers of docs/json.md to the type each command
 // prints.
 var jsonShapes = map[string]func() any{
-	"activity":   func() any { return &activityJSON{} },
-	"list":       func() any { return &listJSON{} },
-	"check":      func() any { return &checkResult{} },
-	"gc":         func() any { return &gcJSON{} },
-	"transfer":   func() any { return &transferJSON{} },
-	"missing":    func() any { return &missingJSON{} },
-	"resolve":    func() any { return &snapshotPathsJSON{} },
-	"containers": func() any { return &containersJSON{} },
-	"components": func() any { return &componentsJSON{} },
-	"deploy":     func() any { return &deployJSON{} },
-	"modules":    func() any { return &modulesJSON{} },
+	"activity":          func() any { return &activityJSON{} },
+	"list":              func() any { return &listJSON{} },
+	"check":             func() any { return &checkResult{} },
+	"gc":                func() any { return &gcJSON{} },
+	"transfer":          func() any { return &transferJSON{} },
+	"missing":           func() any { return &missingJSON{} },
+	"resolve":           func() any { return &snapshotPathsJSON{} },
+	"containers":        func() any { return &containersJSON{} },
+	"components":        func() any { return &componentsJSON{} },
+	"deploy":            func() any { return &deployJSON{} },
+	"modules":           func() any { return &modulesJSON{} },
+	"system-check":      func() any { return &systemCheckJSON{} },
+	"system-switch":     func() any { return &systemSwitchJSON{} },
+	"system-pre-switch": func() any { return &systemPreSwitchJSON{} },
 }
 
 // Every example of docs/json.md is a document of the type its command
@@ -51,7 +54,7 @@ func TestJSONDocumentation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile("(?s)<!-- json: ([a-z]+) -->\n```json\n(.*?)```")
+	re := regexp.MustCompile("(?s)<!-- json: ([a-z-]+) -->\n```json\n(.*?)```")
 	seen := map[string]bool{}
 	for _, m := range re.FindAllStringSubmatch(string(data), -1) {
 		mk, ok := jsonShapes[m[1]]
@@ -166,5 +169,60 @@ func TestJSONOutputs(t *testing.T) {
 	jsonRun(&list, "snapshots", "list", "--json")
 	if len(list.Snapshots) != 0 {
 		t.Errorf("after gc --keep 0: %+v", list)
+	}
+}
+
+// The system commands' --json: check's problems, switch's plan and what
+// was done, pre-switch's snapshots.
+func TestSystemJSON(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	files := filepath.Join(dir, "files")
+	comp := filepath.Join(dir, "v1", "uploads")
+	mkdir(t, comp)
+	writeFile(t, filepath.Join(comp, ".dysnomia-fileset"), "mkdir uploads\n", 0o644)
+	comp2 := filepath.Join(dir, "v2", "uploads")
+	mkdir(t, comp2)
+	writeFile(t, filepath.Join(comp2, ".dysnomia-fileset"), "mkdir uploads\n", 0o644)
+	sysConfig := func(path string) string {
+		return `{"version": 1, "stateDir": "` + state + `", "containers": {"fileset": {"type": "fileset"}},
+		  "components": {"fileset": {"uploads": {"path": "` + path + `", "properties": {"targetDir": "` + files + `"}}}}}`
+	}
+	v1 := filepath.Join(dir, "v1.json")
+	writeFile(t, v1, sysConfig(comp), 0o644)
+	top2 := filepath.Join(dir, "top2")
+	mkdir(t, filepath.Join(top2, "etc", "dysnomia"))
+	writeFile(t, filepath.Join(top2, "etc", "dysnomia", "system.json"), sysConfig(comp2), 0o644)
+	bad := filepath.Join(dir, "bad.json")
+	writeFile(t, bad, `{"version": 1, "extra": true}`, 0o644)
+	env := []string{"HOME=" + dir}
+
+	out, _, code := runCLI(t, "dysnomia", env, "system", "check", "--json", bad)
+	var chk systemCheckJSON
+	decodeStrict(t, out, &chk)
+	if code != 1 || chk.OK || len(chk.Problems) != 1 || !strings.Contains(chk.Problems[0], "extra") {
+		t.Errorf("system check --json of a bad config: exit %d, %+v", code, chk)
+	}
+	out, _, code = runCLI(t, "dysnomia", env, "system", "switch", "--json", "--config", v1)
+	var sw systemSwitchJSON
+	decodeStrict(t, out, &sw)
+	if code != 0 || sw.DryRun || len(sw.Steps) != 1 || sw.Steps[0].Activity != "activate" || !sw.Steps[0].Done || sw.Error != "" {
+		t.Errorf("system switch --json: exit %d, %+v", code, sw)
+	}
+	out, _, code = runCLI(t, "dysnomia", env, "system", "pre-switch", "--json", "--current", v1, top2, "switch")
+	var pre systemPreSwitchJSON
+	decodeStrict(t, out, &pre)
+	if code != 0 || pre.Action != "switch" || len(pre.Steps) != 1 || pre.Steps[0].Activity != "snapshot" || !pre.Steps[0].Done {
+		t.Errorf("system pre-switch --json: exit %d, %+v", code, pre)
+	}
+	out, _, code = runCLI(t, "dysnomia", env, "system", "pre-switch", "--json", "--current", v1, top2, "dry-activate")
+	decodeStrict(t, out, &pre)
+	if code != 0 || pre.Skipped == "" || len(pre.Steps) != 0 {
+		t.Errorf("system pre-switch --json dry-activate: exit %d, %+v", code, pre)
+	}
+	out, _, code = runCLI(t, "dysnomia", env, "system", "switch", "--json", "--dry-run", "--config", filepath.Join(top2, "etc", "dysnomia", "system.json"))
+	decodeStrict(t, out, &sw)
+	if code != 0 || !sw.DryRun || len(sw.Steps) != 1 || sw.Steps[0].Done || sw.Steps[0].Reason != "changed" {
+		t.Errorf("system switch --json --dry-run: exit %d, %+v", code, sw)
 	}
 }

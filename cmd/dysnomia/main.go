@@ -59,6 +59,7 @@ type CLI struct {
 	Containers     ContainersCmd `cmd:"" help:"Operate on every configured container and component (upstream dysnomia-containers): list, deploy, snapshot, restore, generate-expr, …"`
 	Snapshots      SnapshotsCmd  `cmd:"" help:"Query, check, collect and move the snapshot store (upstream dysnomia-snapshots): list, latest, check, gc, export, import, …"`
 	System         SystemCmd     `cmd:"" help:"The NixOS entry points for a JSON system config: check, switch, pre-switch."`
+	Move           MoveCmd       `cmd:"" help:"Move a component's state to another machine: lock, final snapshot, push, restore there, unlock."`
 }
 
 // Globals are flags every subcommand accepts.

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// bar draws "label: 12.3 MiB (45.6 MiB/s)" on one terminal line, at most
+// bar draws "label: 12.3 MiB of 1.0 GiB (45.6 MiB/s, ETA 22s)" on one
+// terminal line (without a total: no "of" and no ETA), at most
 // a few times per second.
 type bar struct {
 	t      *Text
@@ -52,12 +53,15 @@ func (b *bar) draw(prefix string) {
 	if secs > 0 {
 		rate = float64(b.n) / secs
 	}
-	total := ""
+	total, eta := "", ""
 	if b.total >= 0 {
 		total = " of " + Bytes(b.total)
+		if left := b.total - b.n; left > 0 && rate > 0 && !b.closed {
+			eta = ", ETA " + time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second).String()
+		}
 	}
 	b.t.mu.Lock()
-	fmt.Fprintf(b.t.w, "%sdysnomia: %s: %s%s (%s/s)\x1b[K", prefix, b.label, Bytes(b.n), total, Bytes(int64(rate)))
+	fmt.Fprintf(b.t.w, "%sdysnomia: %s: %s%s (%s/s%s)\x1b[K", prefix, b.label, Bytes(b.n), total, Bytes(int64(rate)), eta)
 	b.t.mu.Unlock()
 }
 

@@ -1,0 +1,153 @@
+package remote
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/transfer"
+	"github.com/dysnomia-go/dysnomia/internal/ui"
+)
+
+// Send writes snaps to w as one session (see frames.go): a stream per
+// snapshot, in the order given, each carrying one generation, so the
+// receiver's generations follow that order. Each snapshot is verified
+// before its stream starts (transfer.Export). progress counts the bytes
+// written; it is not closed. It returns the bytes written.
+func Send(ctx context.Context, s *store.Store, w io.Writer, snaps []store.Snapshot, progress ui.Counter) (int64, error) {
+	var total int64
+	for _, sn := range snaps {
+		total += dirSize(s.SnapshotDir(sn))
+	}
+	cw := &countingWriter{w: w, progress: progress}
+	if err := writeHeader(cw, SessionHeader{Streams: len(snaps), Bytes: total}); err != nil {
+		return cw.n, err
+	}
+	qs := quiet(s)
+	for _, sn := range snaps {
+		fw := newFrameWriter(cw)
+		if _, err := transfer.Export(ctx, qs, fw, store.Selection{}, []store.Snapshot{sn}); err != nil {
+			return cw.n, fmt.Errorf("send %s: %w", sn.Rel(), err)
+		}
+		if err := fw.Close(); err != nil {
+			return cw.n, fmt.Errorf("send %s: %w", sn.Rel(), err)
+		}
+	}
+	return cw.n, nil
+}
+
+// Received is what receiving one stream installed.
+type Received struct {
+	Snapshots   []store.InstalledSnapshot
+	Generations []store.Generation
+	Bytes       int64 // bytes of the session this stream took
+}
+
+// Receive reads a session from r and installs each stream's snapshots as
+// soon as that stream is complete (transfer.Import: verified, atomic).
+// each is called after every stream. A session that ends early or holds a
+// bad stream fails with what was installed before it kept. progress counts
+// the bytes read; the header's total, when the session gives one, is
+// passed to start, which returns the counter (nil start: no progress).
+func Receive(ctx context.Context, s *store.Store, r io.Reader, start func(total int64) ui.Counter, each func(Received) error) error {
+	cr := &countingReader{r: r}
+	br := bufio.NewReaderSize(cr, 1<<20)
+	hdr, err := readHeader(br)
+	if err != nil {
+		return err
+	}
+	if start != nil {
+		cr.progress = start(hdr.Bytes)
+		defer cr.progress.Close()
+	}
+	qs := quiet(s)
+	for i := 0; ; i++ {
+		before := cr.n - int64(br.Buffered())
+		fr := &frameReader{r: br}
+		if err := fr.start(); errors.Is(err, errBetween) {
+			if i < hdr.Streams {
+				return fmt.Errorf("the session ended after %d of %d snapshot streams: %w", i, hdr.Streams, io.ErrUnexpectedEOF)
+			}
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("snapshot stream %d of %d: %w", i+1, hdr.Streams, err)
+		}
+		if i >= hdr.Streams {
+			return fmt.Errorf("malformed session: more than the %d snapshot streams announced", hdr.Streams)
+		}
+		res, err := transfer.Import(ctx, qs, fr)
+		if err != nil {
+			return fmt.Errorf("snapshot stream %d of %d: %w", i+1, hdr.Streams, err)
+		}
+		if !fr.done {
+			return fmt.Errorf("snapshot stream %d of %d: malformed session: data after the end of the stream", i+1, hdr.Streams)
+		}
+		rec := Received{Snapshots: res.Snapshots, Generations: res.Generations, Bytes: cr.n - int64(br.Buffered()) - before}
+		if each != nil {
+			if err := each(rec); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// quiet returns a copy of s whose reporter draws no progress of its own:
+// the session draws one counter for all its streams.
+func quiet(s *store.Store) *store.Store {
+	q := *s
+	q.Report = noProgress{s.Report}
+	return &q
+}
+
+type noProgress struct{ ui.Reporter }
+
+func (noProgress) Progress(string, int64) ui.Counter { return ui.Discard.Progress("", 0) }
+
+type countingWriter struct {
+	w        io.Writer
+	n        int64
+	progress ui.Counter
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if c.progress != nil {
+		c.progress.Add(int64(n))
+	}
+	return n, err
+}
+
+type countingReader struct {
+	r        io.Reader
+	n        int64
+	progress ui.Counter
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.progress != nil {
+		c.progress.Add(int64(n))
+	}
+	return n, err
+}
+
+// dirSize adds up the sizes of the regular files below p.
+func dirSize(p string) int64 {
+	var n int64
+	filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

@@ -123,15 +123,15 @@ func (m *Move) Run(ctx context.Context) (*MoveSummary, error) {
 	}); err != nil {
 		return sum, abort("snapshot", err)
 	}
-	push := "push to " + c.Host
-	if err := step(push, func() error {
-		ps, err := Push(ctx, m.Store, c, store.Selection{}, []store.Snapshot{final}, Options{Report: rep})
+	pushStep := "push to " + c.Host
+	if err := step(pushStep, func() error {
+		ps, err := push(ctx, m.Store, c, store.Selection{}, []store.Snapshot{final}, Options{Report: rep})
 		if ps != nil {
 			sum.Sent, sum.Bytes = ps.Sent, ps.Bytes
 		}
 		return err
 	}); err != nil {
-		return sum, abort(push, err)
+		return sum, abort(pushStep, err)
 	}
 	activate := "activate on " + c.Host
 	if err := step(activate, func() error {

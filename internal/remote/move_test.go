@@ -40,7 +40,7 @@ func TestMoveSteps(t *testing.T) {
 			wantLocal: []string{"lock", "snapshot", "unlock"}, wantRemote: []string{"version", "snapshots print-missing SNAP", "snapshots receive", "activate --container postgresql-database --component app", "restore --container postgresql-database --component app --snapshot SNAP"}},
 		{name: "snapshot fails", localFail: module.Snapshot, wantErr: "move postgresql-database/app to db2: snapshot: refused (the source is unlocked and unchanged)",
 			wantLocal: []string{"lock", "snapshot", "unlock"}, wantRemote: []string{"version"}},
-		{name: "push fails", remoteFail: "receive", wantErr: "move postgresql-database/app to db2: push to db2: push to db2: 0 of 1 snapshots sent before: on db2: dysnomia snapshots receive: exit status 1: injected receive failure (the source is unlocked and unchanged)",
+		{name: "push fails", remoteFail: "receive", wantErr: "move postgresql-database/app to db2: push to db2: 0 of 1 snapshots sent before: on db2: dysnomia snapshots receive: exit status 1: injected receive failure (the source is unlocked and unchanged)",
 			wantLocal: []string{"lock", "snapshot", "unlock"}, wantRemote: []string{"version", "snapshots print-missing SNAP", "snapshots receive"}},
 		{name: "activate fails", remoteFail: "activate", wantErr: "move postgresql-database/app to db2: activate on db2: on db2: dysnomia activate --container postgresql-database --component app: exit status 1: injected activate failure (the source is unlocked and unchanged)",
 			wantLocal: []string{"lock", "snapshot", "unlock"}, wantRemote: []string{"version", "snapshots print-missing SNAP", "snapshots receive", "activate --container postgresql-database --component app"}},

@@ -120,18 +120,30 @@ func (c *Client) Missing(ctx context.Context, snaps []store.Snapshot) ([]store.S
 // installs them there: snaps, when given, instead of the selection's whole
 // history. Re-running it once everything arrived sends nothing.
 func Push(ctx context.Context, s *store.Store, c *Client, sel store.Selection, snaps []store.Snapshot, opts Options) (*Summary, error) {
+	sum, err := push(ctx, s, c, sel, snaps, opts)
+	if err != nil {
+		err = fmt.Errorf("push to %s: %w", c.Host, err)
+	}
+	return sum, err
+}
+
+func push(ctx context.Context, s *store.Store, c *Client, sel store.Selection, snaps []store.Snapshot, opts Options) (*Summary, error) {
 	begin := time.Now()
 	sum := &Summary{Version: SummaryVersion, Direction: "push", Host: c.Host, Snapshots: []Item{}}
 	all := snaps
 	if len(all) == 0 {
 		var err error
 		if all, err = History(s, sel); err != nil {
-			return nil, fmt.Errorf("push to %s: %w", c.Host, err)
+			return nil, err
 		}
+	}
+	if len(all) == 0 {
+		opts.report().Infof("no snapshots to push: the selection has none here")
+		return sum, nil
 	}
 	missing, err := c.Missing(ctx, all)
 	if err != nil {
-		return nil, fmt.Errorf("push to %s: ask which snapshots are missing: %w", c.Host, err)
+		return nil, fmt.Errorf("ask which snapshots are missing: %w", err)
 	}
 	isMissing := map[store.Snapshot]bool{}
 	for _, sn := range missing {
@@ -177,7 +189,7 @@ func Push(ctx context.Context, s *store.Store, c *Client, sel store.Selection, s
 	}}
 	call, stdin, err := c.StartPipe(ctx, results, "snapshots", "receive")
 	if err != nil {
-		return sum, fmt.Errorf("push to %s: %w", c.Host, err)
+		return sum, err
 	}
 	progress := rep.Progress("push to "+c.Host, total)
 	n, sendErr := Send(ctx, s, stdin, missing, progress)
@@ -203,7 +215,7 @@ func Push(ctx context.Context, s *store.Store, c *Client, sel store.Selection, s
 		err = fmt.Errorf("the receiver confirmed %d of %d snapshots", sum.Sent, len(missing))
 	}
 	if err != nil {
-		return sum, fmt.Errorf("push to %s: %d of %d snapshots sent before: %w%s", c.Host, sum.Sent, len(missing), err, rerunHint(err))
+		return sum, fmt.Errorf("%d of %d snapshots sent before: %w%s", sum.Sent, len(missing), err, rerunHint(err))
 	}
 	return sum, nil
 }

@@ -295,16 +295,25 @@ func (t *tailWriter) flush() {
 	}
 }
 
-// tail is the last lines written, joined; "dysnomia: error: " prefixes of
-// the remote dysnomia are kept, as they say where the message comes from.
+// tail is what the last lines written say about a failure: the remote
+// dysnomia's error line when there is one, else the lines that are not its
+// notes (ssh's own messages, a shell's), else all of them.
 func (t *tailWriter) tail() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// The remote dysnomia's own error line, when there is one, says it all.
 	for i := len(t.last) - 1; i >= 0; i-- {
-		if strings.HasPrefix(t.last[i], "dysnomia: error: ") {
-			return strings.TrimPrefix(t.last[i], "dysnomia: error: ")
+		if msg, ok := strings.CutPrefix(t.last[i], "dysnomia: error: "); ok {
+			return msg
 		}
 	}
-	return strings.Join(t.last, "; ")
+	var other []string
+	for _, l := range t.last {
+		if !strings.HasPrefix(l, "dysnomia: ") {
+			other = append(other, l)
+		}
+	}
+	if len(other) == 0 {
+		other = t.last
+	}
+	return strings.Join(other, "; ")
 }

@@ -71,7 +71,7 @@ func Require(tb testing.TB) {
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root (network namespaces)")
 	}
-	for _, p := range []string{"ip", "ssh", "ssh-keygen"} {
+	for _, p := range []string{"ip", "tc", "ssh", "ssh-keygen"} {
 		if _, err := exec.LookPath(p); err != nil {
 			missing = append(missing, p)
 		}
@@ -190,6 +190,10 @@ func New(opts Options) (h *Host, err error) {
 			"PasswordAuthentication no",
 			"KbdInteractiveAuthentication no",
 			"PermitUserEnvironment yes",
+			// The server side of a cut connection ends too (its session's
+			// programs see their input end) within about three seconds.
+			"ClientAliveInterval 1",
+			"ClientAliveCountMax 3",
 			"LogLevel ERROR",
 			"",
 		}, "\n"),
@@ -261,6 +265,13 @@ func (h *Host) Log() string {
 // connections hang until ssh's keep-alive gives up.
 func (h *Host) LinkDown() error { return run("ip", "link", "set", h.veth, "down") }
 
+// Limit caps the rate of what the test sends to the host (tc's token
+// bucket filter on the test side of the link), e.g. "200mbit", so that a
+// transfer lasts long enough to be cut in its middle.
+func (h *Host) Limit(rate string) error {
+	return run("tc", "qdisc", "replace", "dev", h.veth, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "100ms")
+}
+
 // LinkUp brings the link back.
 func (h *Host) LinkUp() error { return run("ip", "link", "set", h.veth, "up") }
 
@@ -288,10 +299,9 @@ func (h *Host) Close() error {
 		if out, err := exec.Command("ip", "netns", "del", h.NS).CombinedOutput(); err != nil && !strings.Contains(string(out), "No such file") {
 			errs = append(errs, fmt.Errorf("ip netns del %s: %v: %s", h.NS, err, out))
 		}
-		if exec.Command("ip", "link", "show", h.veth).Run() == nil {
-			if err := run("ip", "link", "del", h.veth); err != nil {
-				errs = append(errs, err)
-			}
+		// The pair goes with the namespace, but not always at once.
+		if out, err := exec.Command("ip", "link", "del", h.veth).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
+			errs = append(errs, fmt.Errorf("ip link del %s: %v: %s", h.veth, err, out))
 		}
 		h.NS = ""
 	}

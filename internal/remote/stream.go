@@ -16,8 +16,11 @@ import (
 
 // Send writes snaps to w as one session (see frames.go): a stream per
 // snapshot, in the order given, each carrying one generation, so the
-// receiver's generations follow that order. Each snapshot is verified
-// before its stream starts (transfer.Export). progress counts the bytes
+// receiver's generations follow that order. The streams carry each
+// snapshot's stored checksum and the receiver (Receive, through
+// transfer.Import) verifies every payload against it before installing it,
+// so a damaged snapshot here is refused there; the sender does not verify
+// first, which would read every snapshot twice. progress counts the bytes
 // written; it is not closed. It returns the bytes written.
 func Send(ctx context.Context, s *store.Store, w io.Writer, snaps []store.Snapshot, progress ui.Counter) (int64, error) {
 	var total int64
@@ -31,7 +34,7 @@ func Send(ctx context.Context, s *store.Store, w io.Writer, snaps []store.Snapsh
 	qs := quiet(s)
 	for _, sn := range snaps {
 		fw := newFrameWriter(cw)
-		if _, err := transfer.Export(ctx, qs, fw, store.Selection{}, []store.Snapshot{sn}); err != nil {
+		if _, err := transfer.ExportToVerifier(ctx, qs, fw, []store.Snapshot{sn}); err != nil {
 			return cw.n, fmt.Errorf("send %s: %w", sn.Rel(), err)
 		}
 		if err := fw.Close(); err != nil {

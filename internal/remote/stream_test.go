@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -201,4 +202,36 @@ func TestReceiveRefusesExtraStream(t *testing.T) {
 	if err := Receive(context.Background(), newStore(t), strings.NewReader("dysnomia-export 1\n"), nil, nil); err == nil || !strings.Contains(err.Error(), "not a snapshot session") {
 		t.Errorf("a bare export stream: %v", err)
 	}
+}
+
+// TestSendDamaged: the sender does not verify first, the receiver refuses
+// a snapshot that does not match its checksum and installs none of it.
+func TestSendDamaged(t *testing.T) {
+	src, hist, _ := session(t)
+	files, _ := filepath.Glob(filepath.Join(src.SnapshotDir(hist[1]), "*"))
+	if len(files) == 0 {
+		t.Fatal("no payload files")
+	}
+	f, err := os.OpenFile(files[0], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("damage"), 100)
+	f.Close()
+	var buf bytes.Buffer
+	if _, err := Send(context.Background(), src, &buf, hist, nil); err != nil {
+		t.Fatal(err)
+	}
+	dst := newStore(t)
+	err = Receive(context.Background(), dst, &buf, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "checksum mismatch") || !strings.Contains(err.Error(), hist[1].Rel()) {
+		t.Fatalf("err %v, want a checksum mismatch of %s", err, hist[1].Rel())
+	}
+	for i, sn := range hist[:2] {
+		_, err := os.Lstat(dst.SnapshotDir(sn))
+		if got := err == nil; got != (i == 0) {
+			t.Errorf("%s installed: %v", sn.Rel(), got)
+		}
+	}
+	checkStore(t, dst)
 }

@@ -21,8 +21,10 @@ import (
 //
 // Each stream is one snapshot stream of package transfer. A session cut
 // anywhere ends in the middle of a stream (or between two), never in
-// something that looks complete: a stream is complete only with its end
-// marker, and then also has to be a complete, verifying snapshot stream.
+// something that looks complete: a stream is complete with its end marker,
+// and then also has to be a complete, verifying snapshot stream. (A stream
+// whose archive arrived whole, cut only in its end marker, is installed
+// too: transfer.Import takes a complete, verified archive.)
 const sessionMagic = "dysnomia-streams 1"
 
 const maxChunk = 1 << 20
@@ -122,6 +124,14 @@ type frameReader struct {
 	left uint32 // bytes left in the current chunk
 	done bool
 	err  error
+	// reached, when set, is closed once the end marker has been read:
+	// the stream will not read r any more.
+	reached chan struct{}
+	// gate, when set, is called before the end of the stream, or an
+	// error, is first reported; its error replaces the end. Receive uses
+	// it to hold a stream's installation back until the one before it is
+	// installed (Import installs after it has read an end or an error).
+	gate func() error
 }
 
 // errBetween is returned by next when the input ends cleanly between two
@@ -149,12 +159,30 @@ func (f *frameReader) header(hdr [4]byte) error {
 	}
 	if size == 0 {
 		f.done = true
+		if f.reached != nil {
+			close(f.reached)
+		}
 	}
 	f.left = size
 	return nil
 }
 
+// Read reads the stream. The first time it reports the end, or any error,
+// it first passes the gate.
 func (f *frameReader) Read(p []byte) (int, error) {
+	n, err := f.read(p)
+	if err != nil && f.gate != nil {
+		gate := f.gate
+		f.gate = nil
+		if gerr := gate(); gerr != nil && errors.Is(err, io.EOF) {
+			f.err = gerr
+			err = gerr
+		}
+	}
+	return n, err
+}
+
+func (f *frameReader) read(p []byte) (int, error) {
 	if f.err != nil {
 		return 0, f.err
 	}

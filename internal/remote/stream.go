@@ -52,11 +52,17 @@ type Received struct {
 }
 
 // Receive reads a session from r and installs each stream's snapshots as
-// soon as that stream is complete (transfer.Import: verified, atomic).
-// each is called after every stream. A session that ends early or holds a
-// bad stream fails with what was installed before it kept. progress counts
-// the bytes read; the header's total, when the session gives one, is
-// passed to start, which returns the counter (nil start: no progress).
+// soon as that stream is complete (transfer.Import: verified, atomic). each
+// is called after every stream, in order. A session that ends early or
+// holds a bad stream fails, and what was installed before that stream is
+// kept: always a whole beginning of the session. progress counts the bytes
+// read; the header's total is passed to start, which returns the counter
+// (nil start: no progress).
+//
+// Receiving overlaps installing: while one stream's snapshots are fsynced
+// and verified, the next stream is already being read (so the connection
+// does not stall), but it is installed only after the one before it, so
+// that generations are added in the session's order.
 func Receive(ctx context.Context, s *store.Store, r io.Reader, start func(total int64) ui.Counter, each func(Received) error) error {
 	cr := &countingReader{r: r}
 	br := bufio.NewReaderSize(cr, 1<<20)
@@ -69,34 +75,85 @@ func Receive(ctx context.Context, s *store.Store, r io.Reader, start func(total 
 		defer cr.progress.Close()
 	}
 	qs := quiet(s)
+	// A failed stream stops the one being read after it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var prev *receiving
+	// finish waits for the previous stream and reports it.
+	finish := func() error {
+		if prev == nil {
+			return nil
+		}
+		p := prev
+		prev = nil
+		<-p.done
+		if p.err != nil {
+			return fmt.Errorf("snapshot stream %d of %d: %w", p.n, hdr.Streams, p.err)
+		}
+		if each != nil {
+			return each(Received{Snapshots: p.res.Snapshots, Generations: p.res.Generations, Bytes: p.bytes})
+		}
+		return nil
+	}
 	for i := 0; ; i++ {
 		before := cr.n - int64(br.Buffered())
-		fr := &frameReader{r: br}
+		cur := &receiving{n: i + 1, reached: make(chan struct{}), done: make(chan struct{})}
+		fr := &frameReader{r: br, reached: cur.reached}
+		if p := prev; p != nil {
+			fr.gate = func() error {
+				<-p.done
+				if p.err != nil {
+					return errors.New("not installed: the snapshot stream before it failed")
+				}
+				return nil
+			}
+		}
 		if err := fr.start(); errors.Is(err, errBetween) {
+			if err := finish(); err != nil {
+				return err
+			}
 			if i < hdr.Streams {
 				return fmt.Errorf("the session ended after %d of %d snapshot streams: %w", i, hdr.Streams, io.ErrUnexpectedEOF)
 			}
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("snapshot stream %d of %d: %w", i+1, hdr.Streams, err)
+			return errors.Join(finish(), fmt.Errorf("snapshot stream %d of %d: %w", i+1, hdr.Streams, err))
 		}
 		if i >= hdr.Streams {
-			return fmt.Errorf("malformed session: more than the %d snapshot streams announced", hdr.Streams)
+			return errors.Join(finish(), fmt.Errorf("malformed session: more than the %d snapshot streams announced", hdr.Streams))
 		}
-		res, err := transfer.Import(ctx, qs, fr)
-		if err != nil {
-			return fmt.Errorf("snapshot stream %d of %d: %w", i+1, hdr.Streams, err)
+		go func() {
+			defer close(cur.done)
+			// Import also succeeds when the input ends right after a
+			// complete archive, before the stream's end marker; the
+			// next stream's start then finds the session's end.
+			cur.res, cur.err = transfer.Import(ctx, qs, fr)
+		}()
+		// Until the stream has been read to its end, it owns br.
+		select {
+		case <-cur.reached:
+			cur.bytes = cr.n - int64(br.Buffered()) - before
+		case <-cur.done:
 		}
-		if !fr.done {
-			return fmt.Errorf("snapshot stream %d of %d: malformed session: data after the end of the stream", i+1, hdr.Streams)
+		if err := finish(); err != nil {
+			cancel()
+			<-cur.done // it fails at its gate at the latest, and cleans up
+			return err
 		}
-		rec := Received{Snapshots: res.Snapshots, Generations: res.Generations, Bytes: cr.n - int64(br.Buffered()) - before}
-		if each != nil {
-			if err := each(rec); err != nil {
-				return err
-			}
-		}
+		// Either cur has read its end marker or Import returned: cur
+		// reads br no more.
+		prev = cur
 	}
+}
+
+// receiving is a stream being received and installed.
+type receiving struct {
+	n       int
+	reached chan struct{} // its end marker was read
+	done    chan struct{} // Import returned
+	res     *transfer.Imported
+	err     error
+	bytes   int64
 }
 
 // quiet returns a copy of s whose reporter draws no progress of its own:

@@ -129,15 +129,30 @@ func Receive(ctx context.Context, s *store.Store, r io.Reader, start func(total 
 			// next stream's start then finds the session's end.
 			cur.res, cur.err = transfer.Import(ctx, qs, fr)
 		}()
-		// Until the stream has been read to its end, it owns br.
-		select {
-		case <-cur.reached:
-			cur.bytes = cr.n - int64(br.Buffered()) - before
-		case <-cur.done:
+		// Until the stream has been read to its end, it owns br. The one
+		// before it is reported as soon as it is installed.
+		for waiting := true; waiting; {
+			var prevDone chan struct{}
+			if prev != nil {
+				prevDone = prev.done
+			}
+			select {
+			case <-cur.reached:
+				cur.bytes = cr.n - int64(br.Buffered()) - before
+				waiting = false
+			case <-cur.done:
+				waiting = false
+			case <-prevDone:
+				if err := finish(); err != nil {
+					cancel()
+					<-cur.done // it fails at its gate at the latest, and cleans up
+					return err
+				}
+			}
 		}
 		if err := finish(); err != nil {
 			cancel()
-			<-cur.done // it fails at its gate at the latest, and cleans up
+			<-cur.done
 			return err
 		}
 		// Either cur has read its end marker or Import returned: cur

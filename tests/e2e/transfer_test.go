@@ -407,12 +407,17 @@ func TestPushLinkCut(t *testing.T) {
 	if err := tg.host.LinkUp(); err != nil {
 		t.Fatal(err)
 	}
+	if err := tg.host.Unlimit(); err != nil {
+		t.Fatal(err)
+	}
 	// The server side gives up on the dead connection within seconds; then
 	// its receiving dysnomia has ended and cleaned up.
 	waitGone(t, tg.state)
 
 	have := tg.list(t)
-	if len(have) == 0 || len(have) >= parts || len(have) != cut.Sent {
+	// A snapshot installed just before the cut may not have been
+	// confirmed to the sender.
+	if len(have) == 0 || len(have) >= parts || cut.Sent > len(have) || cut.Sent < len(have)-1 {
 		t.Fatalf("after the cut the target has %d snapshots (%v), the push reported %d sent", len(have), have, cut.Sent)
 	}
 	if d := cmp.Diff(history[:0], diffSet(have, history)); d != "" {

@@ -272,6 +272,9 @@ func (h *Host) Limit(rate string) error {
 	return run("tc", "qdisc", "replace", "dev", h.veth, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "100ms")
 }
 
+// Unlimit removes the cap set by Limit.
+func (h *Host) Unlimit() error { return run("tc", "qdisc", "del", "dev", h.veth, "root") }
+
 // LinkUp brings the link back.
 func (h *Host) LinkUp() error { return run("ip", "link", "set", h.veth, "up") }
 

@@ -15,7 +15,8 @@
 //   - limit: "cat FILES | ssh target 'cat > /dev/null'" with the same ssh
 //     command and options.
 //
-// The headline is the median of the per-round ratios push/limit (target:
+// After one untimed round of each, the headline is the median of the
+// per-round ratios push/limit (target:
 // at most 1.1). Also printed, for reading the ratio: the same cat into a
 // file on the target's disk followed by sync, which is what writing the
 // snapshots durably costs at the least.
@@ -149,6 +150,15 @@ func run(mib, parts, reps int) error {
 	limit := catTo("cat > /dev/null")
 	durable := catTo("cat > " + sink + " && sync " + sink)
 
+	// One untimed round of each warms the page cache and the disk.
+	for _, f := range []func() (time.Duration, error){push, limit, durable} {
+		if err := reset(); err != nil {
+			return err
+		}
+		if _, err := f(); err != nil {
+			return err
+		}
+	}
 	var ratios, pushes, limits, disks []float64
 	for r := 1; r <= reps; r++ {
 		var d [3]time.Duration

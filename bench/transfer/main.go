@@ -27,6 +27,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -48,12 +49,15 @@ func main() {
 	mib := flag.Int("mib", 1024, "MiB of snapshot data pushed")
 	parts := flag.Int("parts", 4, "snapshots (one per component) the data is split into")
 	reps := flag.Int("reps", 5, "alternating repetitions of the push and its limit")
+	flag.BoolVar(&verbose, "v", false, "print what each push says, with the time since it started")
 	flag.Parse()
 	if err := run(*mib, *parts, *reps); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/transfer:", err)
 		os.Exit(1)
 	}
 }
+
+var verbose bool
 
 func run(mib, parts, reps int) error {
 	root, err := os.MkdirTemp("", "dysnomia-bench-transfer-")
@@ -134,6 +138,18 @@ func run(mib, parts, reps int) error {
 	push := func() (time.Duration, error) {
 		cmd := exec.Command(bin, "snapshots", "push", h.Name)
 		cmd.Env = append(os.Environ(), "DYSNOMIA_STATEDIR="+srcState, "DYSNOMIA_SSH="+h.SSH())
+		if verbose {
+			begin := time.Now()
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			go func() {
+				sc := bufio.NewScanner(pr)
+				for sc.Scan() {
+					fmt.Printf("  %6.2f s  %s\n", time.Since(begin).Seconds(), sc.Text())
+				}
+			}()
+			cmd.Stderr = pw
+		}
 		return timed(cmd, nil)
 	}
 	catTo := func(remote string) func() (time.Duration, error) {
@@ -187,7 +203,9 @@ func run(mib, parts, reps int) error {
 // returns how long it took until both ended.
 func timed(cmd *exec.Cmd, producer *exec.Cmd, stdin ...io.Reader) (time.Duration, error) {
 	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	if cmd.Stderr == nil {
+		cmd.Stderr = &errb
+	}
 	if len(stdin) > 0 {
 		cmd.Stdin = stdin[0]
 	}

@@ -33,7 +33,7 @@ type Summary struct {
 // Item is one snapshot of a push or pull.
 type Item struct {
 	Snapshot   string `json:"snapshot"`             // <container>/<component>/<id>
-	Status     string `json:"status"`               // "sent" or "skipped"
+	Status     string `json:"status"`               // "sent", "skipped" (the receiver had it), or "missing" (not sent: the transfer failed first)
 	Generation int    `json:"generation,omitempty"` // the receiver's generation added for it
 }
 
@@ -140,6 +140,11 @@ func push(ctx context.Context, s *store.Store, c *Client, sel store.Selection, s
 	if len(all) == 0 {
 		opts.report().Infof("no snapshots to push: the selection has none here")
 		return sum, nil
+	}
+	for _, sn := range snaps {
+		if _, err := os.Lstat(s.SnapshotDir(sn)); err != nil {
+			return nil, fmt.Errorf("snapshot %s is not in %s", sn.Rel(), s.Dir())
+		}
 	}
 	missing, err := c.Missing(ctx, all)
 	if err != nil {

@@ -29,6 +29,10 @@ type SnapshotsCmd struct {
 	GC           SnapshotsGCCmd           `cmd:"" name:"gc" help:"Remove all but the latest generations, and every snapshot no generation points to (upstream --gc)."`
 	Export       SnapshotsExportCmd       `cmd:"" help:"Write snapshots, verified, as one NAR stream to standard output (for snapshots import on another machine)."`
 	Import       SnapshotsImportCmd       `cmd:"" help:"Read a stream written by snapshots export from standard input; verify and install its snapshots and generations."`
+	Push         SnapshotsPushCmd         `cmd:"" help:"Send the snapshots another machine lacks over ssh and install them there; running it again sends nothing."`
+	Pull         SnapshotsPullCmd         `cmd:"" help:"Fetch the snapshots this machine lacks from another over ssh and install them here."`
+	Send         SnapshotsSendCmd         `cmd:"" hidden:"" help:"The remote end of pull: write the snapshots named on standard input as a snapshot session."`
+	Receive      SnapshotsReceiveCmd      `cmd:"" hidden:"" help:"The remote end of push: install the snapshots of a session read from standard input, each as it completes."`
 }
 
 // SnapshotSelection picks containers and components; empty means all.

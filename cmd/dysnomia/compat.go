@@ -45,7 +45,7 @@ var modernCommands = map[string]bool{
 	"activate": true, "deactivate": true, "lock": true, "unlock": true, "snapshot": true,
 	"restore": true, "collect-garbage": true, "shell": true, "version": true, "modules": true,
 	"snapshots": true, "containers": true, "system": true, "users": true, "groups": true,
-	"help": true, "completion": true, "man": true,
+	"help": true, "completion": true, "man": true, "move": true,
 }
 
 // accountTools maps upstream's user and group tools to modern subcommands.

@@ -66,6 +66,7 @@ type CLI struct {
 	Help           HelpCmd       `cmd:"" help:"Describe the program, or a command (dysnomia help snapshots gc)."`
 	Completion     CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish (e.g. dysnomia completion bash > /etc/bash_completion.d/dysnomia)."`
 	Man            ManCmd        `cmd:"" hidden:"" help:"Print the manual page (roff)."`
+	Move           MoveCmd       `cmd:"" help:"Move a component's state to another machine: lock, final snapshot, push, restore there, unlock."`
 }
 
 // Globals are flags every subcommand accepts.

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dysnomia-go/dysnomia/internal/remote"
 )
 
 // decodeStrict decodes a --json document into its documented shape,
@@ -45,6 +47,8 @@ var jsonShapes = map[string]func() any{
 	"system-check":      func() any { return &systemCheckJSON{} },
 	"system-switch":     func() any { return &systemSwitchJSON{} },
 	"system-pre-switch": func() any { return &systemPreSwitchJSON{} },
+	"push":              func() any { return &remote.Summary{} },
+	"move":              func() any { return &remote.MoveSummary{} },
 }
 
 // Every example of docs/json.md is a document of the type its command

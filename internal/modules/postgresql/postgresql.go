@@ -26,6 +26,9 @@
 //	postgresqlTemplate     template of created databases; default template1
 //	postgresqlBinDir       directory of psql, pg_dump and pg_restore; default: PATH
 //	postgresqlRestoreJobs  parallel pg_restore jobs; default 1 (see Snapshot format)
+//	postgresqlRestoreMemory maintenance_work_mem of the restore's load (its
+//	                       index builds), e.g. 1GB; default 256MB; "default"
+//	                       keeps the server's
 //	timeout                seconds to wait for the server to answer; default 10
 //
 // # Activities
@@ -53,13 +56,17 @@
 // database gives the same bytes, the same snapshot id and no new generation.
 // A pg_dump that fails stores nothing.
 //
-// restore verifies the snapshot (latest generation, or a named id) against
-// its checksum, loads it into a fresh database with a temporary name, with
-// the old database's owner, encoding and locale, stopping at the first
-// error, and only then swaps: the old database stops taking connections,
-// its sessions are ended, it is renamed aside, the fresh one takes its name,
-// and the old one is dropped. A failing restore leaves the old database
-// untouched; an interrupted swap is repaired by the next activity. Our
+// restore loads the snapshot (latest generation, or a named id) into a
+// fresh database with a temporary name, with the old database's owner,
+// encoding and locale, stopping at the first error, while the store
+// verifies the snapshot against its checksum; only when both succeeded it
+// swaps: the old database stops taking connections, its sessions are
+// ended, it is renamed aside, the fresh one takes its name (a synchronous
+// commit: from then on the restored database is durable), and the old one
+// is dropped. The restore returns once that drop is provably going: the
+// server has durably marked the old database invalid and finishes the drop
+// on its own (see dropReplaced). A failing restore leaves the old database
+// untouched; an interrupted swap or drop is repaired by the next activity. Our
 // snapshots (dump.pgdump) load with pg_restore, streamed through a pipe;
 // with postgresqlRestoreJobs > 1 the archive is first decompressed to a
 // temporary file and loaded with that many parallel jobs. Upstream's

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // tool prepares a PostgreSQL client program (psql, pg_dump, pg_restore).
@@ -143,6 +146,48 @@ func (t *stderrTail) String() string {
 	}
 	return s
 }
+
+// runFed runs cmd with src on its standard input, through a pipe of 1 MiB
+// (the default 64 KiB makes the program and this process take turns in
+// small steps) filled with large writes. A failure to read src is the
+// error when the program itself succeeded, as with exec.Cmd's own copying.
+// A nil src runs cmd with no input.
+func runFed(cmd *exec.Cmd, src io.Reader) error {
+	if src == nil {
+		return cmd.Run()
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+	cmd.Stdin = pr
+	err = cmd.Start()
+	pr.Close()
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	copied := make(chan error, 1)
+	go func() {
+		// onlyWriter keeps io.CopyBuffer from using (*os.File).ReadFrom,
+		// which would copy in small steps of its own.
+		_, err := io.CopyBuffer(onlyWriter{pw}, src, make([]byte, 1<<20))
+		pw.Close()
+		copied <- err
+	}()
+	werr := cmd.Wait()
+	cerr := <-copied
+	if werr != nil {
+		return werr
+	}
+	if cerr != nil {
+		return fmt.Errorf("read the snapshot: %w", cerr)
+	}
+	return nil
+}
+
+type onlyWriter struct{ io.Writer }
 
 // runErr describes a failed program run with its stderr.
 func runErr(name string, err error, msg string) error {

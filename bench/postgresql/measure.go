@@ -29,6 +29,7 @@ type result struct {
 	times  map[string][]float64
 	ratios map[string][]float64 // per round
 	rss    map[string][]float64 // MB, per round
+	cpu    map[string][]float64 // CPU seconds of dysnomia and its tools, per round
 	sizes  string
 }
 
@@ -36,7 +37,7 @@ func (r *result) add(m map[string][]float64, k string, v float64) { m[k] = appen
 
 // measure runs the rounds on db.
 func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
-	res := &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}}
+	res := &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}, cpu: map[string][]float64{}}
 	w := func(name string) string { return filepath.Join(b.work, db+"."+name) }
 	plain, custom, dir, xzFile, zst := w("sql"), w("pgdump"), w("dir"), w("pgsql.xz"), w("sql.zst")
 
@@ -46,7 +47,7 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 		fmt.Sprintf("pg_dump --no-sync -d %s -f %s", db, plain),
 		fmt.Sprintf("pg_dump --no-sync -Fc -Z0 -d %s -f %s", db, custom),
 		fmt.Sprintf("rm -rf %s; pg_dump --no-sync -Fd -Z0 -j2 -d %s -f %s", dir, db, dir),
-		fmt.Sprintf("xz -T1 -%d < %s > %s", xzLevel, plain, xzFile),
+		fmt.Sprintf("xz -T2 -%d < %s > %s", xzLevel, plain, xzFile),
 	} {
 		if err := b.shell(s); err != nil {
 			return nil, err
@@ -63,6 +64,7 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 			b.checkpoint()
 			d, rss, err := b.dysnomia("snapshot", db)
 			res.add(res.rss, stSnapshot, float64(rss)/1e6)
+			res.add(res.cpu, stSnapshot, cpuSelfAndTools.Seconds())
 			return d, err
 		},
 		stPsql: b.intoEmpty(db+"_psql", fmt.Sprintf("psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d %s_psql -f %s", db, plain)),
@@ -72,6 +74,7 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 			b.checkpoint()
 			d, rss, err := b.dysnomia("restore", db)
 			res.add(res.rss, stOurs, float64(rss)/1e6)
+			res.add(res.cpu, stOurs, cpuSelfAndTools.Seconds())
 			if err != nil {
 				return d, err
 			}
@@ -82,7 +85,7 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 		stUpstream: func() (time.Duration, error) {
 			up := db + "_upstream"
 			return b.timed(func() error {
-				return b.shell(fmt.Sprintf("dropdb %s; createdb -O postgres %s; xzcat %s | psql --file - %s", up, up, xzFile, up))
+				return b.shell(fmt.Sprintf("dropdb %s; createdb -O postgres %s; xzcat -T1 %s | psql --file - %s", up, up, xzFile, up))
 			})
 		},
 	}
@@ -116,8 +119,8 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 		res.add(res.ratios, "restore gone", t(stGone)/limit)
 		res.add(res.ratios, "upstream", t(stOurs)/t(stUpstream))
 		fmt.Printf("%s round %d (load %s): %s; gone after %.2fs\n", set, r+1, loadavg(), strings.Join(line, ", "), t(stGone))
-		fmt.Printf("  ratios: snapshot/(pg_dump|zstd -3) %.3f  restore/fastest load %.3f (until gone %.3f)  restore/upstream %.3f  peak RSS snapshot %.0f MB, restore %.0f MB\n",
-			res.ratios["snapshot"][r], res.ratios["restore"][r], res.ratios["restore gone"][r], res.ratios["upstream"][r], res.rss[stSnapshot][r], res.rss[stOurs][r])
+		fmt.Printf("  ratios: snapshot/(pg_dump|zstd -3) %.3f  restore/fastest load %.3f (until gone %.3f)  restore/upstream %.3f  peak RSS snapshot %.0f MB, restore %.0f MB; CPU of dysnomia+tools snapshot %.2fs, restore %.2fs\n",
+			res.ratios["snapshot"][r], res.ratios["restore"][r], res.ratios["restore gone"][r], res.ratios["upstream"][r], res.rss[stSnapshot][r], res.rss[stOurs][r], res.cpu[stSnapshot][r], res.cpu[stOurs][r])
 	}
 	res.sizes = fmt.Sprintf("plain dump %s, pg_dump|zstd -3 %s, snapshot payload %s, upstream xz %s", size(plain), size(zst), dirSize(filepath.Join(b.state, "snapshots")), size(xzFile))
 	for _, f := range []string{plain, custom, dir, xzFile, zst} {

@@ -123,7 +123,10 @@ func (b *bench) sql(q string) string {
 }
 
 // dysnomia runs an activity of the binary on component db and returns its
-// wall time and peak RSS in bytes.
+// wall time and the peak RSS of the dysnomia process itself in bytes: the
+// high-water mark (VmHWM) the kernel keeps for it, sampled every 10 ms
+// until it exits (wait4's ru_maxrss would be that of its largest child
+// when a tool it started, such as pg_dump, was bigger).
 func (b *bench) dysnomia(activity, db string) (time.Duration, int64, error) {
 	comp := filepath.Join(b.work, db)
 	os.Mkdir(comp, 0o755)
@@ -132,16 +135,57 @@ func (b *bench) dysnomia(activity, db string) (time.Duration, int64, error) {
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	var hwm int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		for {
+			if v := vmHWM(status); v > hwm {
+				hwm = v
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	err := cmd.Wait()
 	d := time.Since(start)
+	close(stop)
+	<-sampled
 	if err != nil {
 		return d, 0, fmt.Errorf("dysnomia %s %s: %w\n%s", activity, db, err, out.String())
 	}
-	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss * 1024
+		cpuSelfAndTools = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	return d, rss, nil
+	return d, hwm, nil
+}
+
+// cpuSelfAndTools is the CPU time of the last dysnomia run with the tools
+// it started.
+var cpuSelfAndTools time.Duration
+
+// vmHWM reads a process's peak RSS from its status file; 0 once it is gone.
+func vmHWM(status string) int64 {
+	data, err := os.ReadFile(status)
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // shq quotes s for sh.

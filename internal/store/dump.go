@@ -38,8 +38,13 @@ type FileInfo struct {
 // without "..") and returns a writer that compresses into name+".zst"
 // (continued in name+".zst.000001", … beyond 64 MiB of compressed data). The
 // writer must be closed.
+//
+// The encoder runs on one goroutine: its output is the same with more, and
+// a dump tool and its server compete with it for the cores; on 2 cores,
+// one goroutine compresses a pg_dump archive with two thirds of the CPU
+// time of two (measured on a pgbench dump and on random base64 text).
 func (d *Dump) Create(name string) (io.WriteCloser, error) {
-	return d.create(name, EncoderOptions())
+	return d.create(name, append(EncoderOptions(), zstd.WithEncoderConcurrency(1)))
 }
 
 // CreateFast is Create with zstd's fastest level (FastEncoderOptions) and one

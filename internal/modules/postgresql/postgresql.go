@@ -36,9 +36,10 @@
 // activate waits (up to timeout seconds, reporting progress) until the
 // server answers. If no database has exactly the component's name, it is
 // created (owner, encoding, template as configured) and the init scripts run
-// with psql in one transaction that stops at the first error; psql, rather
-// than the driver, so that scripts may be pg_dump output with COPY data and
-// meta-commands, as upstream allows. If a script fails, the database is
+// in one transaction that stops at the first error: through the driver when
+// they are plain SQL, else with psql, so that scripts may be pg_dump output
+// with COPY data and meta-commands, as upstream allows (scripts.go tells
+// which). If a script fails, the database is
 // dropped again and the error names the file and line. Until the scripts have
 // committed the database carries the comment "dysnomia: initialisation
 // incomplete", so a database left by an interrupted activation is recognised

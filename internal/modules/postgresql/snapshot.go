@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/pipe"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 )
 
@@ -63,8 +61,7 @@ func (m Module) snapshot(ctx context.Context, req *module.Request, ss *session) 
 // time normalised, into the payload. pg_dump runs in one repeatable-read
 // transaction, so the archive is consistent while others write. A failing
 // pg_dump fails the dump, whatever it wrote. Its output comes through a
-// pipe of 1 MiB, read in steps of 1 MiB: with the default 64 KiB, pg_dump
-// and this process take turns in small steps.
+// large pipe, read in large steps (package pipe).
 func (ss *session) dump(ctx context.Context, req *module.Request, db string, d *store.Dump) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -72,12 +69,11 @@ func (ss *session) dump(ctx context.Context, req *module.Request, db string, d *
 	if err != nil {
 		return err
 	}
-	out, pw, err := os.Pipe()
+	out, pw, err := pipe.New()
 	if err != nil {
 		return err
 	}
 	defer out.Close()
-	unix.FcntlInt(out.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 	cmd.Stdout = pw
 	w, err := d.Create(dumpName)
 	if err != nil {
@@ -91,8 +87,7 @@ func (ss *session) dump(ctx context.Context, req *module.Request, db string, d *
 		return fmt.Errorf("start pg_dump: %w", err)
 	}
 	z := &normalizer{w: w}
-	// onlyReader hides (*os.File).WriteTo, which copies in steps of 32 KiB.
-	_, cerr := io.CopyBuffer(z, onlyReader{out}, make([]byte, 1<<20))
+	_, cerr := io.CopyBuffer(z, pipe.NewReader(out), make([]byte, 1<<20))
 	if cerr != nil {
 		cancel() // a failed write must not leave pg_dump blocked on the pipe
 	}
@@ -107,5 +102,3 @@ func (ss *session) dump(ctx context.Context, req *module.Request, db string, d *
 	}
 	return errors.Join(z.Close(), w.Close())
 }
-
-type onlyReader struct{ io.Reader }

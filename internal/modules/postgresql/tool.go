@@ -13,7 +13,7 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/dysnomia-go/dysnomia/internal/pipe"
 )
 
 // tool prepares a PostgreSQL client program (psql, pg_dump, pg_restore).
@@ -147,20 +147,18 @@ func (t *stderrTail) String() string {
 	return s
 }
 
-// runFed runs cmd with src on its standard input, through a pipe of 1 MiB
-// (the default 64 KiB makes the program and this process take turns in
-// small steps) filled with large writes. A failure to read src is the
-// error when the program itself succeeded, as with exec.Cmd's own copying.
-// A nil src runs cmd with no input.
+// runFed runs cmd with src on its standard input, through a large pipe
+// written in large steps (package pipe). A failure to read src is the error
+// when the program itself succeeded, as with exec.Cmd's own copying. A nil
+// src runs cmd with no input.
 func runFed(cmd *exec.Cmd, src io.Reader) error {
 	if src == nil {
 		return cmd.Run()
 	}
-	pr, pw, err := os.Pipe()
+	pr, pw, err := pipe.New()
 	if err != nil {
 		return err
 	}
-	unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 	cmd.Stdin = pr
 	err = cmd.Start()
 	pr.Close()
@@ -170,10 +168,9 @@ func runFed(cmd *exec.Cmd, src io.Reader) error {
 	}
 	copied := make(chan error, 1)
 	go func() {
-		// onlyWriter keeps io.CopyBuffer from using (*os.File).ReadFrom,
-		// which would copy in small steps of its own.
-		_, err := io.CopyBuffer(onlyWriter{pw}, src, make([]byte, 1<<20))
-		pw.Close()
+		w := pipe.NewWriter(pw)
+		_, err := io.CopyBuffer(w, src, make([]byte, 1<<20))
+		w.Close()
 		copied <- err
 	}()
 	werr := cmd.Wait()
@@ -181,13 +178,13 @@ func runFed(cmd *exec.Cmd, src io.Reader) error {
 	if werr != nil {
 		return werr
 	}
-	if cerr != nil {
+	// A program that succeeded without reading all of its input closed the
+	// pipe (EPIPE), which exec.Cmd's copying ignores too.
+	if cerr != nil && !errors.Is(cerr, syscall.EPIPE) {
 		return fmt.Errorf("read the snapshot: %w", cerr)
 	}
 	return nil
 }
-
-type onlyWriter struct{ io.Writer }
 
 // runErr describes a failed program run with its stderr.
 func runErr(name string, err error, msg string) error {

@@ -163,17 +163,20 @@ func TestPartNames(t *testing.T) {
 }
 
 // The stored bytes of a payload file are exactly what a zstd encoder with
-// EncoderOptions (resp. FastEncoderOptions) and its default concurrency
-// writes: the single encoder goroutine of Create and CreateFast changes no
-// snapshot id.
+// EncoderOptions (FastEncoderOptions, DumpEncoderOptions) and more
+// goroutines writes: the single encoder goroutine of Create (CreateFast,
+// CreateDump) changes no snapshot id.
 func TestDumpOutputIndependentOfConcurrency(t *testing.T) {
 	data := pgDumpLike(3 << 20)
-	for _, fast := range []bool{false, true} {
+	for _, kind := range []string{"default", "fast", "dump"} {
 		s := newStore(t)
 		c, err := s.Commit(context.Background(), testKey, Meta{Module: "test"}, func(d *Dump) error {
 			create := d.Create
-			if fast {
+			switch kind {
+			case "fast":
 				create = d.CreateFast
+			case "dump":
+				create = d.CreateDump
 			}
 			w, err := create("dump.sql")
 			if err != nil {
@@ -194,15 +197,18 @@ func TestDumpOutputIndependentOfConcurrency(t *testing.T) {
 			t.Fatal(err)
 		}
 		opts := EncoderOptions()
-		if fast {
+		switch kind {
+		case "fast":
 			opts = FastEncoderOptions()
+		case "dump":
+			opts = DumpEncoderOptions()
 		}
 		var want bytes.Buffer
 		enc, _ := zstd.NewWriter(&want, append(opts, zstd.WithEncoderConcurrency(4))...)
 		enc.Write(data)
 		enc.Close()
 		if !bytes.Equal(got, want.Bytes()) {
-			t.Errorf("fast=%v: stored %d bytes differ from the encoder's %d with 4 goroutines", fast, len(got), want.Len())
+			t.Errorf("%s: stored %d bytes differ from the encoder's %d with 4 goroutines", kind, len(got), want.Len())
 		}
 	}
 }

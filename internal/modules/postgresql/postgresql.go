@@ -51,7 +51,10 @@
 // ending its sessions first, and does nothing for an active one.
 //
 // snapshot streams `pg_dump --format=custom --compress=0` into the snapshot
-// store, which compresses with zstd. pg_dump reads one consistent
+// store, which compresses with zstd (store.CreateDump: the fastest level,
+// with entropy coding of blocks without matches, on one goroutine; its
+// settings are part of what makes the id, so unchanged data snapshotted by
+// a version with other settings gets a new id once). pg_dump reads one consistent
 // (repeatable-read) view of the database while others write. The archive's
 // creation time is set to a fixed value (see archive.go), so an unchanged
 // database gives the same bytes, the same snapshot id and no new generation.

@@ -75,7 +75,7 @@ func (ss *session) dump(ctx context.Context, req *module.Request, db string, d *
 	}
 	defer out.Close()
 	cmd.Stdout = pw
-	w, err := d.Create(dumpName)
+	w, err := d.CreateDump(dumpName)
 	if err != nil {
 		pw.Close()
 		return err

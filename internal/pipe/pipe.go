@@ -15,8 +15,11 @@ package pipe
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -148,3 +151,46 @@ func (w *Writer) Write(p []byte) (int, error) {
 
 // Close closes the write end: the reader sees the end of the stream.
 func (w *Writer) Close() error { return w.f.Close() }
+
+// Run runs cmd with src on its standard input, through a pipe of New
+// written by a Writer. A failure to read src is the error when the program
+// itself succeeded, as with exec.Cmd's own copying, which likewise ignores
+// the EPIPE of a program that succeeded without reading all its input. A
+// nil src runs cmd as it is; an *os.File becomes the program's standard
+// input itself.
+func Run(cmd *exec.Cmd, src io.Reader) error {
+	if f, ok := src.(*os.File); ok && f != nil {
+		cmd.Stdin = f
+		return cmd.Run()
+	}
+	if src == nil {
+		return cmd.Run()
+	}
+	pr, pw, err := New()
+	if err != nil {
+		return err
+	}
+	cmd.Stdin = pr
+	err = cmd.Start()
+	pr.Close()
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	copied := make(chan error, 1)
+	go func() {
+		w := NewWriter(pw)
+		_, err := io.CopyBuffer(w, src, make([]byte, 1<<20))
+		w.Close()
+		copied <- err
+	}()
+	werr := cmd.Wait()
+	cerr := <-copied
+	if werr != nil {
+		return werr
+	}
+	if cerr != nil && !errors.Is(cerr, unix.EPIPE) {
+		return fmt.Errorf("copy to %s: %w", filepath.Base(cmd.Path), cerr)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -78,5 +79,30 @@ func TestWriteToClosedReader(t *testing.T) {
 	defer w.Close()
 	if _, err := w.Write(make([]byte, 3*Batch)); !errors.Is(err, syscall.EPIPE) {
 		t.Fatalf("write = %v, want EPIPE", err)
+	}
+}
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n > 0 {
+		r.n--
+		return copy(p, "data\n"), nil
+	}
+	return 0, errors.New("disk on fire")
+}
+
+// Run reports a failure to read its source when the program succeeded,
+// and the program's failure otherwise.
+func TestRun(t *testing.T) {
+	if err := Run(exec.Command("sh", "-c", "cat > /dev/null"), &failingReader{n: 3}); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("Run with a failing source = %v, want its error", err)
+	}
+	var ee *exec.ExitError
+	if err := Run(exec.Command("sh", "-c", "exit 3"), bytes.NewReader(make([]byte, 3<<20))); !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("Run of a failing program = %v, want its exit status 3", err)
+	}
+	if err := Run(exec.Command("sh", "-c", "head -c 10 > /dev/null"), bytes.NewReader(make([]byte, 3<<20))); err != nil {
+		t.Errorf("a program that succeeds without reading everything: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/pipe"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 	"github.com/dysnomia-go/dysnomia/internal/tail"
 	"github.com/dysnomia-go/dysnomia/internal/ui"
@@ -300,7 +301,7 @@ func (ss *session) pgRestore(ctx context.Context, req *module.Request, payload *
 		return err
 	}
 	cmd.Env = append(cmd.Env, "PGOPTIONS="+ss.loadOptions())
-	if err := runFed(cmd, stdin); err != nil {
+	if err := pipe.Run(cmd, stdin); err != nil {
 		if truncatedArchive(stderr.String()) {
 			return &store.IntegrityError{Problems: []string{fmt.Sprintf(
 				"snapshot %s: the archive is incomplete (its table of contents names data the archive does not hold): %s",
@@ -341,7 +342,7 @@ func (ss *session) psqlRestore(ctx context.Context, req *module.Request, payload
 	}
 	cmd.Env = append(cmd.Env, "PGOPTIONS="+ss.loadOptions())
 	end := &tail.Reader{R: src, Keep: 4096}
-	err = runFed(cmd, end)
+	err = pipe.Run(cmd, end)
 	// A dump cut at a statement boundary loads without an error: only its
 	// missing trailer tells. (When psql stopped early on an error, the end
 	// was never read, and psql's error is the one to report.)

@@ -133,4 +133,3 @@ func TestActivatePsqlScriptNeedsPsql(t *testing.T) {
 		})
 	}
 }
-

@@ -5,15 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/dysnomia-go/dysnomia/internal/pipe"
 )
 
 // tool prepares a PostgreSQL client program (psql, pg_dump, pg_restore).
@@ -145,45 +142,6 @@ func (t *stderrTail) String() string {
 		s = "…" + s
 	}
 	return s
-}
-
-// runFed runs cmd with src on its standard input, through a large pipe
-// written in large steps (package pipe). A failure to read src is the error
-// when the program itself succeeded, as with exec.Cmd's own copying. A nil
-// src runs cmd with no input.
-func runFed(cmd *exec.Cmd, src io.Reader) error {
-	if src == nil {
-		return cmd.Run()
-	}
-	pr, pw, err := pipe.New()
-	if err != nil {
-		return err
-	}
-	cmd.Stdin = pr
-	err = cmd.Start()
-	pr.Close()
-	if err != nil {
-		pw.Close()
-		return err
-	}
-	copied := make(chan error, 1)
-	go func() {
-		w := pipe.NewWriter(pw)
-		_, err := io.CopyBuffer(w, src, make([]byte, 1<<20))
-		w.Close()
-		copied <- err
-	}()
-	werr := cmd.Wait()
-	cerr := <-copied
-	if werr != nil {
-		return werr
-	}
-	// A program that succeeded without reading all of its input closed the
-	// pipe (EPIPE), which exec.Cmd's copying ignores too.
-	if cerr != nil && !errors.Is(cerr, syscall.EPIPE) {
-		return fmt.Errorf("read the snapshot: %w", cerr)
-	}
-	return nil
 }
 
 // runErr describes a failed program run with its stderr.

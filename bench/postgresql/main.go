@@ -38,7 +38,7 @@
 // it is an emulation of upstream's commands, not upstream's code. It
 // restores into a copy of the database, as upstream restores over the live
 // one. Two departures, to keep the run short, neither of which changes
-// what xzcat does: the dump is compressed at level -xz-level (default 1;
+// what xzcat does: the dump is compressed at level -xz-level (default 0;
 // upstream's is 6) and by two threads, into independent blocks, and xzcat
 // gets -T1, so that it decompresses with one thread, as it does upstream's
 // single-block files.
@@ -67,7 +67,7 @@ func main() {
 	randomMB := flag.Int("random-mb", 1000, "size of the random database in MB")
 	rounds := flag.Int("rounds", 3, "rounds of measurements")
 	data := flag.String("data", "pgbench,random", "data sets to measure: pgbench, random")
-	xzLevel := flag.Int("xz-level", 1, "xz level of the emulated upstream snapshot (upstream: xz's default, 6, which takes minutes here)")
+	xzLevel := flag.Int("xz-level", 0, "xz level of the emulated upstream snapshot (upstream: xz's default, 6, which takes many minutes on 1 GB here)")
 	var props multiFlag
 	flag.Var(&props, "prop", "extra container property KEY=VALUE (repeatable)")
 	flag.Parse()

@@ -298,7 +298,10 @@ func (p *Payload) Open(name string) (io.ReadCloser, error) {
 	}
 	switch disk := disks[0]; {
 	case strings.HasSuffix(disk, ".zst"):
-		dec, err := zstd.NewReader(stored)
+		// One goroutine: the same bytes as more, with less CPU taken
+		// from the loader and its server (a tenth to a third less, on a
+		// pgbench dump and on random text).
+		dec, err := zstd.NewReader(stored, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			closeAll()
 			return nil, err

@@ -100,7 +100,9 @@
 // With postgresqlRestoreJobs > 1, restore decompresses the archive to a
 // file in $TMPDIR and runs pg_restore --jobs: worth it for databases of
 // many large tables and indexes on machines with cores to spare, not for
-// one dominant table.
+// one dominant table (pgbench scale 70 on 2 cores: 14-18 s against 9-10 s
+// for the plain loads, `go run ./bench/postgresql -prop
+// postgresqlRestoreJobs=2`).
 //
 // # Connections
 //

@@ -59,6 +59,7 @@ type archiveReader struct {
 	offSize int
 	version int // minor version: 1.x
 	buf     []byte
+	scratch [9]byte
 }
 
 // pass reads n bytes and copies them.
@@ -85,7 +86,7 @@ func (a *archiveReader) passByte() (byte, error) {
 // readInt reads an int (a sign byte, then intSize little-endian bytes)
 // without copying it.
 func (a *archiveReader) readInt() (int64, error) {
-	b := make([]byte, 1+a.intSize)
+	b := a.scratch[:1+a.intSize]
 	if _, err := io.ReadFull(a.r, b); err != nil {
 		return 0, err
 	}
@@ -117,7 +118,8 @@ func (a *archiveReader) passInt() (int64, error) {
 }
 
 func (a *archiveReader) writeInt(n int64) error {
-	b := make([]byte, 1+a.intSize)
+	b := a.scratch[:1+a.intSize]
+	b[0] = 0
 	for i := 0; i < a.intSize; i++ {
 		b[1+i] = byte(n >> (8 * i))
 	}
@@ -255,11 +257,21 @@ func (a *archiveReader) mergeChunks() error {
 		return err
 	}
 	held = make([]byte, 0, mergedChunk)
+	hl := 1 + a.intSize
 	for {
-		n, err := a.readInt()
+		// Peek and Discard: millions of short chunks, read in place.
+		hdr, err := a.r.Peek(hl)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		n, err := decodeInt(hdr, a.intSize)
 		if err != nil {
 			return err
 		}
+		a.r.Discard(hl)
 		if n < 0 || n > 1<<30 {
 			return fmt.Errorf("archive data chunk of %d bytes", n)
 		}
@@ -283,10 +295,14 @@ func (a *archiveReader) mergeChunks() error {
 			}
 			continue
 		}
-		start := len(held)
-		held = held[:start+int(n)]
-		if _, err := io.ReadFull(a.r, held[start:]); err != nil {
+		data, err := a.r.Peek(int(n)) // n <= mergedChunk < the buffer's size
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return err
 		}
+		held = append(held, data...)
+		a.r.Discard(int(n))
 	}
 }

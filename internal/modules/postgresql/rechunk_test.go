@@ -3,6 +3,7 @@ package postgresql
 import (
 	"bytes"
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +92,25 @@ insert into after_blobs values ('tail');
 		}
 		if len(in) > 5 && !bytes.Equal(got.Bytes(), in) {
 			t.Errorf("rechunk changed %.20q…", in)
+		}
+	}
+}
+
+// BenchmarkRechunk merges the archive in $RECHUNK_ARCHIVE (e.g. a pg_dump
+// -Fc -Z0 of a pgbench database).
+func BenchmarkRechunk(b *testing.B) {
+	p := os.Getenv("RECHUNK_ARCHIVE")
+	if p == "" {
+		b.Skip("RECHUNK_ARCHIVE not set")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := rechunk(io.Discard, bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

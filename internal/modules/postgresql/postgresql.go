@@ -71,8 +71,7 @@
 // server has durably marked the old database invalid and finishes the drop
 // on its own (see dropReplaced). A failing restore leaves the old database
 // untouched; an interrupted swap or drop is repaired by the next activity. Our
-// snapshots (dump.pgdump) load with pg_restore, streamed through a pipe,
-// with their per-row data chunks merged on the way (rechunk.go);
+// snapshots (dump.pgdump) load with pg_restore, streamed through a pipe;
 // with postgresqlRestoreJobs > 1 the archive is first decompressed to a
 // temporary file and loaded with that many parallel jobs. Upstream's
 // snapshots (dump.pgsql.xz, plain SQL) load with psql. Database-level

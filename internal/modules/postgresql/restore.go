@@ -286,17 +286,9 @@ func (ss *session) pgRestore(ctx context.Context, req *module.Request, payload *
 	defer src.Close()
 
 	args := []string{"--exit-on-error", dbArg(db)}
-	// pg_restore reads the archive with its data chunks merged (rechunk.go).
-	merged, mw := io.Pipe()
-	merging := make(chan struct{})
-	go func() {
-		defer close(merging)
-		mw.CloseWithError(rechunk(mw, src))
-	}()
-	defer func() { merged.Close(); <-merging }() // before src and r close
-	var stdin io.Reader = merged
+	var stdin io.Reader = src
 	if ss.RestoreJobs > 1 {
-		file, cleanup, err := ss.spool(merged)
+		file, cleanup, err := ss.spool(src)
 		if err != nil {
 			return fmt.Errorf("decompress %s for parallel restore: %w", dumpName, err)
 		}

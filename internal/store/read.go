@@ -34,6 +34,9 @@ type Payload struct {
 	Dir    string
 	files  map[string][]string // logical name -> file names on disk (its parts, in order)
 	report ui.Reporter
+
+	verified  chan error // the outcome of ReadVerifying's check, until Verified took it
+	verifyErr error
 }
 
 // Read verifies snapshot sn against its checksum and opens it for reading.
@@ -45,6 +48,73 @@ func (s *Store) Read(ctx context.Context, sn Snapshot) (*Payload, error) {
 	if err := s.Verify(sn); err != nil {
 		return nil, err
 	}
+	return s.open(sn)
+}
+
+// ReadVerifying opens snapshot sn for reading at once and verifies it
+// against its checksum meanwhile, on another goroutine, so that a restore
+// can load the snapshot while it is being verified instead of after: the
+// caller must call Verified before it lets the loaded data replace anything,
+// and discard what it loaded when Verified fails. A snapshot that is missing
+// is refused at once, with an *IntegrityError, as Read does.
+func (s *Store) ReadVerifying(ctx context.Context, sn Snapshot) (*Payload, error) {
+	v := Verdict{Snapshot: sn}
+	if err := sn.Key.Validate(); err != nil {
+		return nil, fmt.Errorf("read snapshot %s: %w", sn.Rel(), err)
+	}
+	if err := ValidSegment(sn.ID); err != nil {
+		return nil, fmt.Errorf("read snapshot %s: %w", sn.Rel(), err)
+	}
+	if _, err := os.Lstat(s.SnapshotDir(sn)); errors.Is(err, fs.ErrNotExist) {
+		return nil, &IntegrityError{Problems: []string{fmt.Sprintf("snapshot %s is missing from %s", sn.Rel(), s.path("snapshots"))}}
+	}
+	want, ok, err := s.Checksum(sn)
+	if err != nil {
+		return nil, fmt.Errorf("verify snapshot %s: %w", sn.Rel(), err)
+	}
+	if !ok && !IsNARID(sn.ID) {
+		// Nothing to verify against: Read's warning, at once.
+		return s.Read(ctx, sn)
+	}
+	if !ok {
+		want = "sha256:" + sn.ID
+	}
+	p, err := s.open(sn)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	p.verified = done
+	dir := s.SnapshotDir(sn)
+	go func() {
+		v.Want = want
+		v.Have, v.Err = checksumOf(dir, want)
+		switch {
+		case v.Err != nil:
+			done <- fmt.Errorf("verify snapshot %s: %w", sn.Rel(), v.Err)
+		case v.Have != v.Want:
+			done <- &IntegrityError{Problems: []string{v.String()}}
+		default:
+			done <- nil
+		}
+	}()
+	return p, nil
+}
+
+// Verified waits for the verification ReadVerifying started and returns its
+// outcome: nil when the snapshot matches its checksum, an *IntegrityError
+// when it does not. For a payload opened with Read it returns nil at once
+// (Read verified it before opening). It may be called more than once.
+func (p *Payload) Verified() error {
+	if p.verified != nil {
+		p.verifyErr = <-p.verified
+		p.verified = nil
+	}
+	return p.verifyErr
+}
+
+// open lists the files of snapshot sn.
+func (s *Store) open(sn Snapshot) (*Payload, error) {
 	dir := s.SnapshotDir(sn)
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -245,7 +315,10 @@ func (p *Payload) Open(name string) (io.ReadCloser, error) {
 	closeAll = func() error { counter.Close(); return files0() }
 	switch disk := disks[0]; {
 	case strings.HasSuffix(disk, ".zst"):
-		dec, err := zstd.NewReader(stored)
+		// One goroutine: the same bytes as more, with less CPU taken
+		// from the loader and its server (a tenth to a third less, on a
+		// pgbench dump and on random text).
+		dec, err := zstd.NewReader(stored, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			closeAll()
 			return nil, err

@@ -45,9 +45,10 @@
 //     trailing "-- Dump completed" line is kept without one), so unchanged
 //     data gives the same snapshot id and no new generation. A failed dump
 //     is never stored.
-//   - restore: verifies the snapshot (ours, or upstream's dump.sql.xz), loads
-//     it into a temporary database on the same server and, only when that
-//     load succeeded and reached the dump's end (its trailer, or for
+//   - restore: loads the snapshot (ours, or upstream's dump.sql.xz) into a
+//     temporary database on the same server while the store verifies it
+//     against its checksum and, only when both succeeded, the load reached
+//     the dump's end (its trailer, or for
 //     upstream's dumps, which lost it, the final statements that restore the
 //     session's settings: a dump cut at a statement boundary loads without
 //     an error, and is refused with status 65), swaps the tables in with one

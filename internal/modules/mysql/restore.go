@@ -32,10 +32,13 @@ func restore(ctx context.Context, req *module.Request, s settings) error {
 		req.Report.Infof("no snapshot of %s; nothing to restore", req.Key())
 		return nil
 	}
-	payload, err := req.Store.Read(ctx, sn) // verifies the checksum first
+	// Verified while it loads into the work database; nothing is swapped
+	// in unless it matched its checksum.
+	payload, err := req.Store.ReadVerifying(ctx, sn)
 	if err != nil {
 		return err
 	}
+	defer payload.Verified()
 	if !payload.Has(DumpFile) {
 		return fmt.Errorf("snapshot %s holds no %s (it has: %s)", sn.Rel(), DumpFile, strings.Join(payload.Files(), ", "))
 	}
@@ -74,8 +77,12 @@ func restore(ctx context.Context, req *module.Request, s settings) error {
 	}
 
 	req.Report.Infof("loading snapshot %s into work database %q", sn.Rel(), tmp)
-	if err := load(ctx, req, s, payload, tmp); err != nil {
-		return fmt.Errorf("load snapshot %s (the database was not changed): %w", sn.Rel(), err)
+	lerr := load(ctx, req, s, payload, tmp)
+	if verr := payload.Verified(); verr != nil {
+		lerr = verr // a damaged snapshot explains a failed load best
+	}
+	if lerr != nil {
+		return fmt.Errorf("load snapshot %s (the database was not changed): %w", sn.Rel(), lerr)
 	}
 	if !exists {
 		req.Report.Infof("database %q does not exist; creating it", name)

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/pipe"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 )
 
@@ -71,13 +69,13 @@ func snapshot(ctx context.Context, req *module.Request, s settings) error {
 // dump runs the dump tool with its output streamed through the trailer
 // filter into w.
 func dump(cmd *exec.Cmd, w io.Writer) error {
-	r, pw, err := os.Pipe()
+	// A large pipe read in large steps: fewer wake-ups of the tool and of
+	// this process (package pipe).
+	r, pw, err := pipe.New()
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	// A larger pipe means fewer wake-ups of the tool and of this process.
-	unix.FcntlInt(r.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 	var stderr tailBuffer
 	cmd.Stdout, cmd.Stderr = pw, &stderr
 	err = cmd.Start()
@@ -86,9 +84,7 @@ func dump(cmd *exec.Cmd, w io.Writer) error {
 		return toolError(cmd, err, &stderr)
 	}
 	f := &trailerFilter{w: w}
-	// onlyReader hides (*os.File).WriteTo, which would copy through a
-	// small buffer of its own.
-	_, cerr := io.CopyBuffer(f, onlyReader{r}, make([]byte, 1<<20))
+	_, cerr := io.CopyBuffer(f, pipe.NewReader(r), make([]byte, 1<<20))
 	if cerr == nil {
 		cerr = f.Close()
 	}
@@ -100,8 +96,6 @@ func dump(cmd *exec.Cmd, w io.Writer) error {
 	}
 	return toolError(cmd, cmd.Wait(), &stderr)
 }
-
-type onlyReader struct{ io.Reader }
 
 // trailerFilter passes a dump through, with its last line, the dump tool's
 // "-- Dump completed" trailer, normalised to exactly that: a date after it

@@ -140,6 +140,9 @@ type dbInfo struct {
 	// Create holds the CREATE DATABASE options that reproduce its
 	// encoding and locale.
 	Create string
+	// Invalid: a DROP DATABASE has begun discarding it (datconnlimit -2);
+	// it can only be dropped.
+	Invalid bool
 }
 
 // lookupDB finds the database with exactly this name.
@@ -161,6 +164,9 @@ func lookupDB(ctx context.Context, conn *pgx.Conn, name string) (dbInfo, error) 
 		info.Comment = *comment
 	}
 	info.Create = localeOptions(row)
+	if n, ok := row["datconnlimit"].(float64); ok && n == -2 {
+		info.Invalid = true
+	}
 	return info, nil
 }
 

@@ -2,7 +2,9 @@
 # (buildGo125Module); the flake calls this file with the pinned nixpkgs.
 {
   lib,
+  stdenv,
   buildGo125Module,
+  installShellFiles,
   version ? "0.1.0-dev",
 }:
 let
@@ -29,7 +31,7 @@ buildGo125Module {
   # The NAR hash (SRI, sha256) of the directory `go mod vendor` writes for
   # the source above. Refresh it with nix/update-vendor-hash.sh after a
   # change of go.mod, go.sum or of the imports; tests/nix checks it.
-  vendorHash = "sha256-haC3xwovVng6R1ZKdFTbC9xAWs89IRkg5TQrHL0vmr0=";
+  vendorHash = "sha256-XVv6K2f2TKJGGnUxk9j2jk7GnHeSat6VXhTlYKiuI2w=";
 
   subPackages = [ "cmd/dysnomia" ];
 
@@ -50,10 +52,30 @@ buildGo125Module {
   # flake's VM checks (tests/nixos).
   doCheck = false;
 
-  # The binary answers to the names of upstream's tools too.
-  postInstall = ''
+  nativeBuildInputs = [ installShellFiles ];
+
+  # The binary answers to the names of upstream's tools too. Its manual page
+  # and shell completions are generated from its own command grammar
+  # (`dysnomia man`, `dysnomia completion SHELL`), so they cannot drift from
+  # it; the page's date is SOURCE_DATE_EPOCH, which keeps it reproducible.
+  postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+    "$out/bin/dysnomia" man > dysnomia.1
+    installManPage dysnomia.1
+    installShellCompletion --cmd dysnomia \
+      --bash <("$out/bin/dysnomia" completion bash) \
+      --zsh <("$out/bin/dysnomia" completion zsh) \
+      --fish <("$out/bin/dysnomia" completion fish)
+  '' + ''
     ln -s dysnomia "$out/bin/dysnomia-containers"
     ln -s dysnomia "$out/bin/dysnomia-snapshots"
+    for tool in addusers delusers addgroups delgroups; do
+      ln -s dysnomia "$out/bin/dysnomia-$tool"
+    done
+    # The files Disnix's tooling reads: the shell helper library external
+    # modules and Disnix's tests source, and the container expression
+    # disnixos imports.
+    install -Dm644 ${../share/dysnomia/util} "$out/share/dysnomia/util"
+    install -Dm644 ${../share/dysnomia/generate-containers.nix} "$out/share/dysnomia/generate-containers.nix"
   '';
 
   doInstallCheck = true;
@@ -62,6 +84,10 @@ buildGo125Module {
     "$out/bin/dysnomia" version | grep -F -- ${lib.escapeShellArg version}
     "$out/bin/dysnomia-snapshots" --help >/dev/null
     "$out/bin/dysnomia-containers" --help >/dev/null
+    "$out/bin/dysnomia-addusers" --help >/dev/null
+    test -e "$out/share/man/man1/dysnomia.1.gz"
+    test -e "$out/share/bash-completion/completions/dysnomia.bash"
+    sh -n "$out/share/dysnomia/util"
     runHook postInstallCheck
   '';
 

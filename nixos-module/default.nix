@@ -25,6 +25,7 @@
 # ../nix/package.nix with the system's nixpkgs.
 {
   config,
+  options,
   lib,
   pkgs,
   ...
@@ -60,12 +61,16 @@ let
       options = {
         type = mkOption {
           type = types.str;
+          default = name;
+          defaultText = literalExpression "<name>";
           example = "postgresql-database";
           description = ''
             The module that manages this container's components: a native
             type (`postgresql-database`, `mysql-database`, `sqlite-database`,
-            `fileset`, `echo`, `wrapper`) or the name of an executable in
-            {option}`services.dysnomia.extraModulePaths`.
+            `fileset`, `echo`, `wrapper`, `process`, `systemd-unit`, …) or
+            the name of an executable in
+            {option}`services.dysnomia.extraModulePaths`. By default the
+            container's name, as in upstream's container files.
           '';
         };
 
@@ -128,8 +133,41 @@ let
             extensions) and `mysql-database` containers.
           '';
         };
+
+        legacyProperties = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          internal = true;
+          description = ''
+            The properties given at the top level of the container, as
+            nixpkgs' module for upstream Dysnomia took them (for the
+            warning that names their new place).
+          '';
+        };
       };
     };
+
+  # nixpkgs' module for upstream Dysnomia took a container as a flat set of
+  # properties (its type being its name); this one as { type, properties,
+  # … }. A definition with an attribute that is not an option here is of
+  # the old form: its attributes become the properties.
+  containerOptionNames = [
+    "type"
+    "properties"
+    "passwordFile"
+    "secretFiles"
+    "serverPackage"
+    "legacyProperties"
+  ];
+  legacyContainer = lib.mkOptionType {
+    name = "legacyContainer";
+    description = "set of container properties (nixpkgs' services.dysnomia form)";
+    check = v: builtins.isAttrs v && lib.any (n: !(lib.elem n containerOptionNames)) (builtins.attrNames v);
+  };
+  fromLegacyContainer = v: {
+    properties = v;
+    legacyProperties = builtins.attrNames v;
+  };
 
   componentModule =
     { name, ... }:
@@ -278,6 +316,11 @@ let
     lib.filter (p: p != null) (lib.mapAttrsToList (_: c: c.serverPackage) cfg.containers)
   );
 
+  # A service of nixpkgs that may not be in the nixpkgs at hand.
+  serviceEnabled = name: (options.services ? ${name}) && config.services.${name}.enable;
+  # The port of an InfluxDB bind address such as ":8086" or "host:8086".
+  portOf = address: lib.last (lib.splitString ":" (toString address));
+
   pgEnabled = config.services.postgresql.enable;
   # What the server really runs: with its extensions (finalPackage, where
   # nixpkgs has it), so that adding an extension is a server change too.
@@ -288,21 +331,66 @@ let
   pgUnit = if config.systemd.targets ? postgresql then "postgresql.target" else "postgresql.service";
   serverUnits = lib.optional pgEnabled pgUnit ++ lib.optional mysqlEnabled "mysql.service";
 
+  # The search paths as nixpkgs' module for upstream Dysnomia set them:
+  # the extra directories first, then /etc/dysnomia/{containers,modules}
+  # (a directory that does not exist is skipped).
+  searchPath = extra: dir: lib.concatStringsSep ":" (map toString extra ++ [ dir ]);
+
   dysnomiaEnv = {
     DYSNOMIA_STATEDIR = cfg.stateDir;
-    DYSNOMIA_CONTAINERS_PATH = "/etc/dysnomia/containers";
+    DYSNOMIA_CONTAINERS_PATH = searchPath cfg.extraContainerPaths "/etc/dysnomia/containers";
     DYSNOMIA_COMPONENTS_PATH = "/etc/dysnomia/components";
     DYSNOMIA_PROPERTIES = "/etc/dysnomia/properties";
-  }
-  // lib.optionalAttrs (cfg.extraModulePaths != [ ]) {
-    DYSNOMIA_MODULES_PATH = lib.concatStringsSep ":" cfg.extraModulePaths;
+    DYSNOMIA_MODULES_PATH = searchPath cfg.extraModulePaths "/etc/dysnomia/modules";
   };
+
+  disnix = config.services.disnix or { };
+  disnixService = (disnix.enable or false) && (disnix.enableMultiUser or true);
+
+  # The types the binary runs on any NixOS machine with no further service
+  # (the base list of nixpkgs' module for upstream Dysnomia), for Disnix's
+  # infrastructure model; the declared containers' types are added.
+  baseTypes = [
+    "echo"
+    "fileset"
+    "process"
+    "wrapper"
+    "systemd-unit"
+    "sysvinit-script"
+    "nixos-configuration"
+  ];
+
+  # Warnings for what a configuration written for nixpkgs' module still
+  # uses, each naming what to write instead.
+  compatWarnings =
+    lib.optional options.services.dysnomia.enableAuthentication.isDefined "The option `services.dysnomia.enableAuthentication' has no effect with this Dysnomia and can be removed: the generated containers always log in as postgres (PostgreSQL, peer authentication) and root (MySQL, socket authentication), and no password is ever written into the configuration. For another login set services.dysnomia.containers.<name>.properties.postgresqlUsername or mysqlUsername, with services.dysnomia.containers.<name>.passwordFile."
+    ++ lib.optional options.services.dysnomia.enableLegacyModules.isDefined "The option `services.dysnomia.enableLegacyModules' (also `dysnomia.enableLegacyModules') has no effect with this Dysnomia and can be removed: the process and wrapper modules are always built in."
+    ++ lib.concatLists (
+      lib.mapAttrsToList (
+        name: c:
+        lib.optional (c.legacyProperties != [ ])
+          "services.dysnomia.containers.${name}: ${lib.concatStringsSep ", " c.legacyProperties} given in the form of nixpkgs' module for upstream Dysnomia; write services.dysnomia.containers.${name}.properties.${lib.head c.legacyProperties} (and so on) instead; the type is services.dysnomia.containers.${name}.type (default: the name)."
+      ) cfg.containers
+    );
 in
 {
   # nixpkgs ships a module for upstream (bash) Dysnomia under the same
-  # option name; this one replaces it. (services.disnix only sets
-  # services.dysnomia.enable and reads .package, which both exist here.)
+  # option name; this one replaces it. What a configuration written for it
+  # uses keeps working: its options are here, renamed (with a warning that
+  # names the new one) or accepted with a warning saying what to write
+  # instead; the old forms of containers and components are taken; and
+  # what Disnix relies on is set up (dysnomia.target in the mutable unit
+  # directory, DYSNOMIA_* variables, /etc/dysnomia, the package).
   disabledModules = [ "services/misc/dysnomia.nix" ];
+
+  imports = [
+    # nixpkgs' module declared this alias itself; it goes with it.
+    (lib.mkRenamedOptionModule [ "dysnomia" ] [ "services" "dysnomia" ])
+    (lib.mkRenamedOptionModule
+      [ "services" "dysnomia" "extraContainerProperties" ]
+      [ "services" "dysnomia" "containers" ]
+    )
+  ];
 
   options.services.dysnomia = {
     enable = lib.mkEnableOption "Dysnomia, which deploys and keeps the declared state components (databases, directories) and snapshots them before upgrades";
@@ -321,7 +409,10 @@ in
       description = ''
         State directory: the snapshot store (snapshots, generations,
         checksums) and the activation and garbage markers. Put it on a disk
-        with room for the dumps of every declared component.
+        with room for the dumps of every declared component. The module
+        makes it a directory of root's, mode 0700 (systemd-tmpfiles, which
+        also tightens an existing one); the service and the pre-switch
+        check run with umask 077.
       '';
     };
 
@@ -347,15 +438,19 @@ in
         Declare the container `postgresql-database` when
         {option}`services.postgresql.enable` is set (login user `postgres`
         by peer authentication, the server's port and client programs, and
-        its package as {option}`services.dysnomia.containers.<name>.serverPackage`) and `mysql-database` when
+        its package as {option}`services.dysnomia.containers.<name>.serverPackage`), `mysql-database` when
         {option}`services.mysql.enable` is set (socket authentication as
-        `root` on /run/mysqld/mysqld.sock). Each attribute can be
-        overridden in {option}`services.dysnomia.containers`.
+        `root` on /run/mysqld/mysqld.sock), `influx-database` for
+        {option}`services.influxdb` (its HTTP port on 127.0.0.1),
+        `ejabberd-dump` for {option}`services.ejabberd` (its user,
+        directories and ejabberdctl settings) and `subversion-repository`
+        for {option}`services.svnserve` (its base directory). Each
+        attribute can be overridden in {option}`services.dysnomia.containers`.
       '';
     };
 
     containers = mkOption {
-      type = types.attrsOf (types.submodule containerModule);
+      type = types.attrsOf (types.coercedTo legacyContainer fromLegacyContainer (types.submodule containerModule));
       default = { };
       example = literalExpression ''
         {
@@ -372,12 +467,19 @@ in
       '';
       description = ''
         Containers: the places components are deployed into, by name. A
-        container's name is what snapshots are filed under.
+        container's name is what snapshots are filed under. The form of
+        nixpkgs' module for upstream Dysnomia, a set of properties
+        (`containers.mysql-database.mysqlPort = 3306;`), is still
+        accepted, with a warning naming
+        {option}`services.dysnomia.containers.<name>.properties`.
       '';
     };
 
     components = mkOption {
-      type = types.attrsOf (types.attrsOf (types.submodule componentModule));
+      # A bare derivation (nixpkgs' module's form) is the component itself.
+      type = types.attrsOf (
+        types.attrsOf (types.coercedTo types.package (c: { component = c; }) (types.submodule componentModule))
+      );
       default = { };
       example = literalExpression ''
         {
@@ -393,7 +495,10 @@ in
         state Dysnomia creates (on the first switch that declares them),
         snapshots and retires (when they are removed from the
         configuration: snapshotted, then marked garbage or deleted, see
-        {option}`services.dysnomia.garbage.removed`).
+        {option}`services.dysnomia.garbage.removed`). A derivation given
+        instead of a set of options (`components.fileset.site = pkgs.site;`,
+        as for nixpkgs' module) is taken as
+        {option}`services.dysnomia.components.<container>.<name>.component`.
       '';
     };
 
@@ -484,13 +589,43 @@ in
     };
 
     extraModulePaths = mkOption {
-      type = types.listOf types.str;
+      type = types.listOf types.path;
       default = [ ];
-      example = [ "/etc/dysnomia/modules" ];
+      example = [ "/srv/dysnomia-modules" ];
       description = ''
-        Directories searched for external (executable) modules, before the
-        native ones (DYSNOMIA_MODULES_PATH).
+        Directories searched for external (executable) modules, before
+        /etc/dysnomia/modules and the native modules
+        (DYSNOMIA_MODULES_PATH).
       '';
+    };
+
+    extraContainerPaths = mkOption {
+      type = types.listOf types.path;
+      default = [ ];
+      example = [ "/srv/dysnomia-containers" ];
+      description = ''
+        Directories of further container files (`key=value` properties and
+        `type=`), searched before /etc/dysnomia/containers by `dysnomia
+        --container NAME`, `dysnomia containers …` and Disnix
+        (DYSNOMIA_CONTAINERS_PATH). Their containers are not part of the
+        system config: `nixos-rebuild switch` does not deploy into them.
+      '';
+    };
+
+    # Options of nixpkgs' module for upstream Dysnomia that have no
+    # counterpart here: accepted (so that a configuration written for it
+    # evaluates) and warned about, naming what to write instead. They have
+    # no default: only a definition is looked at.
+    enableAuthentication = mkOption {
+      type = types.bool;
+      visible = false;
+      description = "Of nixpkgs' module for upstream Dysnomia; no effect here (see the warning).";
+    };
+
+    enableLegacyModules = mkOption {
+      type = types.bool;
+      visible = false;
+      description = "Of nixpkgs' module for upstream Dysnomia; no effect here (see the warning).";
     };
   };
 
@@ -523,12 +658,83 @@ in
       };
     })
 
+    # The state servers nixpkgs has modules for, with the settings their
+    # units run with (nixos/modules/services/databases/influxdb.nix,
+    # services/networking/ejabberd.nix, services/misc/svnserve.nix).
+    (mkIf (cfg.generateContainers && serviceEnabled "influxdb") {
+      services.dysnomia.containers.influx-database = {
+        type = mkDefault "influx-database";
+        properties = {
+          influxdbHost = mkDefault "127.0.0.1";
+          influxdbHttpPort = mkDefault (portOf (config.services.influxdb.extraConfig.http.bind-address or ":8086"));
+          influxdbPort = mkDefault (portOf (config.services.influxdb.extraConfig.bind-address or ":8088"));
+          influxdbUsername = mkDefault config.services.influxdb.user;
+        };
+        serverPackage = mkDefault config.services.influxdb.package;
+      };
+    })
+
+    (mkIf (cfg.generateContainers && serviceEnabled "ejabberd") (
+      let
+        ej = config.services.ejabberd;
+      in
+      {
+        services.dysnomia.containers.ejabberd-dump = {
+          type = mkDefault "ejabberd-dump";
+          properties = {
+            ejabberdUser = mkDefault ej.user;
+            ejabberdSpoolDir = mkDefault (toString ej.spoolDir);
+            ejabberdLogsDir = mkDefault (toString ej.logsDir);
+            ejabberdctl = mkDefault "${ej.package}/bin/ejabberdctl";
+            # The same file nixpkgs' unit passes with --ctl-config.
+            ejabberdctlConfig = mkDefault "${pkgs.writeText "ejabberdctl.cfg" "ERL_EPMD_ADDRESS=127.0.0.1\n${ej.ctlConfig}\n"}";
+          }
+          // lib.optionalAttrs (ej.configFile != null) { ejabberdConfig = mkDefault (toString ej.configFile); }
+          // lib.optionalAttrs (ej.configDir != null) { ejabberdConfigDir = mkDefault (toString ej.configDir); };
+          serverPackage = mkDefault ej.package;
+        };
+      }
+    ))
+
+    (mkIf (cfg.generateContainers && serviceEnabled "svnserve") {
+      services.dysnomia.containers.subversion-repository = {
+        type = mkDefault "subversion-repository";
+        properties.svnBaseDir = mkDefault (toString config.services.svnserve.svnBaseDir);
+        # svnadmin and svnlook, from the package nixpkgs' svnserve runs.
+        serverPackage = mkDefault pkgs.subversion;
+      };
+    })
+
+    # The empty containers nixpkgs' module declared for Disnix, whose
+    # infrastructure capture lists them.
+    (mkIf (cfg.generateContainers && (disnix.enable or false)) {
+      services.dysnomia.containers = {
+        process = { };
+        wrapper = { };
+      };
+    })
+
     {
       services.dysnomia.properties = {
         hostname = mkDefault config.networking.hostName;
         system = mkDefault pkgs.stdenv.hostPlatform.system;
-        supportedTypes = mkDefault (lib.unique (lib.mapAttrsToList (_: c: c.type) cfg.containers));
+        supportedTypes = mkDefault (lib.unique (baseTypes ++ lib.mapAttrsToList (_: c: c.type) cfg.containers));
       };
+
+      warnings = compatWarnings;
+
+      # Disnix's systemd-unit deployments (and this Dysnomia's systemd-unit
+      # module) link units into /etc/systemd-mutable/system and make
+      # dysnomia.target want them; disnix.service wants dysnomia.target.
+      # The target is written once, when missing, so that what was linked
+      # into dysnomia.target.wants stays.
+      boot.extraSystemdUnitPaths = [ "/etc/systemd-mutable/system" ];
+      system.activationScripts.dysnomia = ''
+        mkdir -p /etc/systemd-mutable/system
+        if [ ! -e /etc/systemd-mutable/system/dysnomia.target ]; then
+          printf '%s\n' '[Unit]' 'Description=Units deployed by Dysnomia' > /etc/systemd-mutable/system/dysnomia.target
+        fi
+      '';
 
       assertions = import ./checks.nix {
         inherit (builtins) storeDir;
@@ -542,8 +748,24 @@ in
 
       system.build.dysnomiaConfig = configFile;
 
+      # The state directory holds every component's dumps: root's alone.
+      # `d` creates it and, when it exists, resets its mode and owner.
+      systemd.tmpfiles.settings."10-dysnomia".${cfg.stateDir}.d = {
+        mode = "0700";
+        user = "root";
+        group = "root";
+      };
+
       environment.systemPackages = [ cfg.package ];
       environment.variables = dysnomiaEnv;
+
+      # disnix.service gets DYSNOMIA_CONTAINERS_PATH and
+      # DYSNOMIA_MODULES_PATH from environment.variables (nixpkgs'
+      # disnix.nix) but not the state directory: without it Disnix's
+      # snapshots would go to the default, not to stateDir.
+      systemd.services.disnix = mkIf disnixService {
+        environment.DYSNOMIA_STATEDIR = cfg.stateDir;
+      };
 
       environment.etc = {
         "dysnomia/system.json".source = configFile;
@@ -563,20 +785,6 @@ in
         )
       );
 
-      # Runs from the new system's switch-to-configuration with the new
-      # toplevel and the action (switch, boot, test, dry-activate, check) as
-      # $1 and $2, before anything is stopped. A non-zero exit aborts the
-      # switch (snapshots.onFailure decides whether a failed snapshot is
-      # one). The server packages' client programs go on PATH for the
-      # modules that look there (mysql-database).
-      system.preSwitchChecks.dysnomia =
-        lib.optionalString (serverPackages != [ ]) ''
-          export PATH=${lib.makeBinPath serverPackages}''${PATH:+":$PATH"}
-        ''
-        + ''
-          ${dysnomia} system pre-switch "$1" "$2"
-        '';
-
       systemd.services.dysnomia = {
         description = "Dysnomia: create the declared state components, retire removed ones";
         wantedBy = [ "multi-user.target" ];
@@ -593,6 +801,10 @@ in
           # The config's store path is part of the unit: a changed config
           # is a changed unit, which switch-to-configuration restarts.
           ExecStart = "${dysnomia} system switch --config ${configFile}";
+          # Dumps, snapshots and the files modules write are private to
+          # root (the store makes its own files 0600 whatever the umask;
+          # this covers what modules and their tools create).
+          UMask = "0077";
           # Runs as root: it runs client programs as the database login
           # users (setuid), writes the state directory, and fileset or
           # external modules may write anywhere they are told to (and
@@ -622,5 +834,40 @@ in
         };
       };
     }
+
+    # system.preSwitchChecks exists since nixpkgs 24.11; defining it on an
+    # older nixpkgs would fail with a bare "option does not exist", so it is
+    # set only where it exists and an assertion names the minimum instead.
+    {
+      assertions = [
+        {
+          assertion = options.system ? preSwitchChecks;
+          message = "services.dysnomia needs nixpkgs 24.11 or later: it snapshots before a switch from system.preSwitchChecks, which older nixpkgs does not have.";
+        }
+      ];
+    }
+    (lib.optionalAttrs (options.system ? preSwitchChecks) {
+      # Runs from the new system's switch-to-configuration before anything
+      # is stopped, with the new toplevel as $1 and, since nixpkgs 25.05,
+      # the action (switch, boot, test, dry-activate, check) as $2; before
+      # 25.05 the action is only in NIXOS_ACTION, where `dysnomia system
+      # pre-switch` finds it when no second argument is given, hence "$@".
+      # A non-zero exit aborts the switch (snapshots.onFailure decides
+      # whether a failed snapshot is one). The server packages' client
+      # programs go on PATH for the modules that look there
+      # (mysql-database).
+      # umask 077: what the snapshots write is root's alone, as in the
+      # service (the check runs in a subshell of its own).
+      system.preSwitchChecks.dysnomia =
+        ''
+          umask 077
+        ''
+        + lib.optionalString (serverPackages != [ ]) ''
+          export PATH=${lib.makeBinPath serverPackages}''${PATH:+":$PATH"}
+        ''
+        + ''
+          ${dysnomia} system pre-switch "$@"
+        '';
+    })
   ]);
 }

@@ -5,6 +5,14 @@
 // Run it from the repository root:
 //
 //	go run ./bench/containers [-n 50] [-components 100]
+//	go run ./bench/containers -postgresql 100 [-rounds 3]
+//
+// With -postgresql N it measures instead a deploy of N new
+// postgresql-database components, each with an init script (a table, an
+// index, 100 rows), on a durable throwaway server (as root), against the
+// practical limit measured in the same run: one psql session that creates
+// the same databases and runs the same script in each, in one transaction
+// per database (see postgresql.go). The goal is a ratio of at most 1.2.
 //
 // It builds the binary, deploys once (activating everything), then times
 // the no-op deployment and, as the practical limit measured in the same
@@ -32,8 +40,16 @@ import (
 func main() {
 	n := flag.Int("n", 50, "timed runs of each command")
 	count := flag.Int("components", 100, "declared components (half echo, half fileset)")
+	pg := flag.Int("postgresql", 0, "instead, measure a deploy of this many new postgresql-database components against one psql session (needs root and PostgreSQL)")
+	rounds := flag.Int("rounds", 3, "with -postgresql: rounds of measurements")
 	flag.Parse()
-	if err := run(*n, *count); err != nil {
+	var err error
+	if *pg > 0 {
+		err = runPG(*pg, *rounds)
+	} else {
+		err = run(*n, *count)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench/containers:", err)
 		os.Exit(1)
 	}
@@ -167,6 +183,22 @@ func run(n, count int) error {
 		return fmt.Errorf("the no-op deploy started module processes")
 	}
 	return nil
+}
+
+// runPG builds the binary and runs runPostgreSQL.
+func runPG(n, rounds int) error {
+	root, err := os.MkdirTemp("", "dysnomia-bench-containers-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	bin := filepath.Join(root, "dysnomia")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/dysnomia")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	return runPostgreSQL(bin, n, rounds)
 }
 
 func runBin(bin string, env []string, args ...string) (string, error) {

@@ -13,6 +13,7 @@ import (
 // differ only in the activity, which is the command's name.
 type ActivityCmd struct {
 	Target
+	JSON bool `name:"json" help:"Print a JSON document of what was done (docs/json.md): {version, activity, container, component, componentPath, type, ok, error, snapshot}; the module's own output goes to standard error."`
 }
 
 // Target selects a component and its container, with upstream's flags.
@@ -33,9 +34,53 @@ func (c *ActivityCmd) Run(ctx context.Context, kctx *kong.Context, app *App) err
 	if err != nil {
 		return err
 	}
+	return runActivity(ctx, app, c.spec(act), c.JSON)
+}
+
+// runActivity runs one activity; with asJSON it prints the activity's
+// document (docs/json.md) on standard output, and sends the module's own
+// output to standard error.
+func runActivity(ctx context.Context, app *App, spec module.Spec, asJSON bool) error {
 	iv, err := app.Invoker()
 	if err != nil {
 		return err
 	}
-	return iv.Run(ctx, c.spec(act))
+	if !asJSON {
+		return iv.Run(ctx, spec)
+	}
+	iv.Stdout = app.Stderr
+	req, m, err := iv.Prepare(spec)
+	if err != nil {
+		return err
+	}
+	k := req.Key()
+	doc := activityJSON{Version: jsonVersion, Activity: string(req.Activity), Container: k.Container, Component: k.Component,
+		ComponentPath: req.Component.Path, Type: req.Container.Type}
+	before, hadBefore, _ := iv.Store.LatestGeneration(k)
+	var restored *snapshotJSON
+	if req.Activity == module.Restore {
+		if sn, ok, err := req.RestoreTarget(); err == nil && ok {
+			restored = &snapshotJSON{Snapshot: sn.Rel(), ID: sn.ID}
+		}
+	}
+	runErr := m.Run(ctx, req)
+	doc.OK = runErr == nil
+	if runErr != nil {
+		doc.Error = runErr.Error()
+	}
+	switch req.Activity {
+	case module.Snapshot:
+		if after, ok, err := iv.Store.LatestGeneration(k); err == nil && ok && runErr == nil {
+			doc.Snapshot = &snapshotJSON{Snapshot: after.Snapshot.Rel(), ID: after.Snapshot.ID, Generation: after.N,
+				NewGeneration: !hadBefore || after.N != before.N}
+		}
+	case module.Restore:
+		if runErr == nil {
+			doc.Snapshot = restored
+		}
+	}
+	if err := writeJSON(app.Stdout, doc); err != nil && runErr == nil {
+		return err
+	}
+	return runErr
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/dysnomia-go/dysnomia/internal/config"
 	"github.com/dysnomia-go/dysnomia/internal/deploy"
@@ -43,7 +41,7 @@ func (o Only) validate() error {
 
 // ContainersListCmd lists the container names.
 type ContainersListCmd struct {
-	JSON bool `name:"json" help:"Print JSON: [{\"name\", \"file\"}]."`
+	JSON bool `name:"json" help:"Print JSON (docs/json.md): {version, containers: [{name, file}]}."`
 }
 
 // Run implements the command.
@@ -53,20 +51,16 @@ func (c *ContainersListCmd) Run(app *App) error {
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
 	}
-	type row struct {
-		Name string `json:"name"`
-		File string `json:"file"`
-	}
-	rows := []row{}
+	rows := []containerJSON{}
 	for _, n := range names {
 		file, err := config.FindContainer(n, env.ContainersPath)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, row{n, file})
+		rows = append(rows, containerJSON{n, file})
 	}
 	if c.JSON {
-		return writeJSON(app.Stdout, rows)
+		return writeJSON(app.Stdout, containersJSON{Version: jsonVersion, Containers: rows})
 	}
 	for _, r := range rows {
 		if _, err := fmt.Fprintln(app.Stdout, r.Name); err != nil {
@@ -79,7 +73,7 @@ func (c *ContainersListCmd) Run(app *App) error {
 // ContainersAvailableCmd lists the available components.
 type ContainersAvailableCmd struct {
 	Only
-	JSON bool `name:"json" help:"Print JSON: [{\"container\", \"component\", \"entry\", \"path\", \"problem\"}]."`
+	JSON bool `name:"json" help:"Print JSON (docs/json.md): {version, components: [{container, component, entry, path, problem}]}."`
 }
 
 // Run implements the command. Components are listed under the name
@@ -96,22 +90,15 @@ func (c *ContainersAvailableCmd) Run(app *App) error {
 		app.Report.Warnf("%s", w)
 	}
 	if c.JSON {
-		type row struct {
-			Container string `json:"container"`
-			Component string `json:"component"`
-			Entry     string `json:"entry"`
-			Path      string `json:"path"`
-			Problem   string `json:"problem,omitempty"`
-		}
-		rows := []row{}
+		rows := []componentJSON{}
 		for _, cp := range comps {
-			r := row{cp.Container, cp.Component, cp.Entry, cp.Path, ""}
+			r := componentJSON{Container: cp.Container, Component: cp.Component, Entry: cp.Entry, Path: cp.Path}
 			if cp.Problem != nil {
 				r.Problem = cp.Problem.Error()
 			}
 			rows = append(rows, r)
 		}
-		return writeJSON(app.Stdout, rows)
+		return writeJSON(app.Stdout, componentsJSON{Version: jsonVersion, Components: rows})
 	}
 	for _, cp := range comps {
 		if _, err := fmt.Fprintln(app.Stdout, cp.Key); err != nil {
@@ -124,7 +111,7 @@ func (c *ContainersAvailableCmd) Run(app *App) error {
 // ContainersActivatedCmd lists the activated components.
 type ContainersActivatedCmd struct {
 	Only
-	JSON bool `name:"json" help:"Print JSON: [{\"container\", \"component\", \"path\", \"type\"}]; path and type are empty for markers written by upstream Dysnomia."`
+	JSON bool `name:"json" help:"Print JSON (docs/json.md): {version, components: [{container, component, path, type}]}; path and type are empty for markers written by upstream Dysnomia."`
 }
 
 // Run implements the command.
@@ -141,7 +128,7 @@ func (c *ContainersActivatedCmd) Run(app *App) error {
 		return err
 	}
 	if c.JSON {
-		return writeJSON(app.Stdout, markerRows(markers))
+		return writeJSON(app.Stdout, componentsJSON{Version: jsonVersion, Components: markerRows(markers)})
 	}
 	for _, m := range markers {
 		if _, err := fmt.Fprintln(app.Stdout, m.Key); err != nil {
@@ -151,17 +138,10 @@ func (c *ContainersActivatedCmd) Run(app *App) error {
 	return nil
 }
 
-type markerRow struct {
-	Container string `json:"container"`
-	Component string `json:"component"`
-	Path      string `json:"path"`
-	Type      string `json:"type"`
-}
-
-func markerRows(ms []store.Marker) []markerRow {
-	rows := []markerRow{}
+func markerRows(ms []store.Marker) []componentJSON {
+	rows := []componentJSON{}
 	for _, m := range ms {
-		rows = append(rows, markerRow{m.Container, m.Component, m.ComponentPath, m.Type})
+		rows = append(rows, componentJSON{Container: m.Container, Component: m.Component, Path: m.ComponentPath, Type: m.Type})
 	}
 	return rows
 }
@@ -186,10 +166,4 @@ func filterMarkers(ms []store.Marker, only string) []store.Marker {
 		}
 	}
 	return out
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -10,15 +10,12 @@ import (
 type RestoreCmd struct {
 	Target
 	Snapshot string `placeholder:"ID" help:"Restore this snapshot of the component (its id, or <container>/<component>/<id> as snapshots list prints it) instead of the latest generation."`
+	JSON     bool   `name:"json" help:"Print a JSON document of what was restored (docs/json.md), as the other activities."`
 }
 
 // Run implements the command.
 func (c *RestoreCmd) Run(ctx context.Context, app *App) error {
-	iv, err := app.Invoker()
-	if err != nil {
-		return err
-	}
 	spec := c.spec(module.Restore)
 	spec.Snapshot = c.Snapshot
-	return iv.Run(ctx, spec)
+	return runActivity(ctx, app, spec, c.JSON)
 }

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
-	"time"
 
 	"golang.org/x/term"
 
@@ -29,6 +29,10 @@ type SnapshotsCmd struct {
 	GC           SnapshotsGCCmd           `cmd:"" name:"gc" help:"Remove all but the latest generations, and every snapshot no generation points to (upstream --gc)."`
 	Export       SnapshotsExportCmd       `cmd:"" help:"Write snapshots, verified, as one NAR stream to standard output (for snapshots import on another machine)."`
 	Import       SnapshotsImportCmd       `cmd:"" help:"Read a stream written by snapshots export from standard input; verify and install its snapshots and generations."`
+	Push         SnapshotsPushCmd         `cmd:"" help:"Send the snapshots another machine lacks over ssh and install them there; running it again sends nothing."`
+	Pull         SnapshotsPullCmd         `cmd:"" help:"Fetch the snapshots this machine lacks from another over ssh and install them here."`
+	Send         SnapshotsSendCmd         `cmd:"" hidden:"" help:"The remote end of pull: write the snapshots named on standard input as a snapshot session."`
+	Receive      SnapshotsReceiveCmd      `cmd:"" hidden:"" help:"The remote end of push: install the snapshots of a session read from standard input, each as it completes."`
 }
 
 // SnapshotSelection picks containers and components; empty means all.
@@ -48,9 +52,9 @@ func (s SnapshotSelection) selection() (store.Selection, error) {
 		if f.value == "" {
 			continue
 		}
-		name := config.NameOf(f.value)
-		if err := store.ValidSegment(name); err != nil {
-			return sel, fmt.Errorf("%s %q: %w", f.flag, f.value, err)
+		name, err := config.ArgName(f.flag, f.value)
+		if err != nil {
+			return sel, err
 		}
 		*f.dst = name
 	}
@@ -69,25 +73,11 @@ func (s SnapshotSelection) args() string {
 	return out
 }
 
-// snapshotRow is one line of list and latest --json.
-type snapshotRow struct {
-	Container  string     `json:"container"`
-	Component  string     `json:"component"`
-	Generation int        `json:"generation"`
-	ID         string     `json:"id"`
-	Path       string     `json:"path"`
-	Checksum   string     `json:"checksum,omitempty"`
-	Time       *time.Time `json:"time,omitempty"`
-	Module     string     `json:"module,omitempty"`
-	Host       string     `json:"host,omitempty"`
-	Status     string     `json:"status,omitempty"` // with --check: "ok", "no-checksum", "checksum-mismatch", "missing", "unreadable"
-}
-
 // SnapshotsListCmd is snapshots list.
 type SnapshotsListCmd struct {
 	SnapshotSelection
 	Check bool `help:"Also verify each snapshot listed; exit 65 if any is damaged or missing."`
-	JSON  bool `name:"json" help:"Print JSON: [{container, component, generation, id, path, checksum, time, module, host, status}]."`
+	JSON  bool `name:"json" help:"Print JSON (docs/json.md): {version, snapshots: [{container, component, generation, id, path, checksum, time, module, host, size, dumpSize, status}]}."`
 }
 
 // Run implements the command.
@@ -108,7 +98,7 @@ func (c *SnapshotsLatestCmd) Run(ctx context.Context, app *App) error {
 }
 
 func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, check, asJSON, latestOnly bool) error {
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}
@@ -143,9 +133,13 @@ func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, 
 			row := snapshotRow{Container: sn.Container, Component: sn.Component, Generation: g.N, ID: sn.ID, Path: s.SnapshotDir(sn)}
 			if asJSON {
 				row.Checksum, _, _ = s.Checksum(sn)
+				row.Size = dirSize(s.SnapshotDir(sn))
 				if md, err := s.Metadata(sn); err == nil && md != nil {
 					t := md.Time
 					row.Time, row.Module, row.Host = &t, md.Module, md.Host
+					for _, f := range md.Files {
+						row.DumpSize += f.DumpSize
+					}
 				}
 			} else if _, err := fmt.Fprintln(out, sn.Rel()); err != nil {
 				return err
@@ -156,11 +150,18 @@ func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, 
 					out.Flush()
 					v = s.Inspect(sn)
 					verdicts[sn] = v
-					if msg := upstreamCheckMessage(v); msg != "" && !v.NoChecksum {
+					// The upstream tool name speaks upstream's words;
+					// the modern command those of snapshots check.
+					msg := v.String()
+					if app.Prog == "dysnomia-snapshots" {
+						msg = upstreamCheckMessage(v)
+					}
+					switch {
+					case v.NoChecksum:
+						app.Report.Warnf("%s", msg)
+					case !v.OK():
 						app.Report.Errorf("%s", msg)
 						problems = append(problems, v.String())
-					} else if v.NoChecksum {
-						app.Report.Warnf("%s", msg)
 					}
 				}
 				row.Status = verdictStatus(v)
@@ -172,7 +173,7 @@ func listGenerations(ctx context.Context, app *App, selFlags SnapshotSelection, 
 		}
 	}
 	if asJSON {
-		if err := writeJSON(out, rows); err != nil {
+		if err := writeJSON(out, listJSON{Version: jsonVersion, Snapshots: rows}); err != nil {
 			return err
 		}
 	}
@@ -217,6 +218,7 @@ func verdictStatus(v store.Verdict) string {
 // SnapshotsPrintMissingCmd is snapshots print-missing.
 type SnapshotsPrintMissingCmd struct {
 	Snapshots []string `arg:"" optional:"" name:"snapshot" help:"Snapshots as <container>/<component>/<id>."`
+	JSON      bool     `name:"json" help:"Print JSON (docs/json.md): {version, missing: [snapshot]}."`
 }
 
 // Run implements the command.
@@ -229,14 +231,21 @@ func (c *SnapshotsPrintMissingCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriter(app.Stdout)
-	defer out.Flush()
+	missing := []string{}
 	for _, sn := range snaps {
 		if _, err := os.Lstat(s.SnapshotDir(sn)); os.IsNotExist(err) {
-			fmt.Fprintln(out, sn.Rel())
+			missing = append(missing, sn.Rel())
 		} else if err != nil {
 			return err
 		}
+	}
+	if c.JSON {
+		return writeJSON(app.Stdout, missingJSON{Version: jsonVersion, Missing: missing})
+	}
+	out := bufio.NewWriter(app.Stdout)
+	defer out.Flush()
+	for _, rel := range missing {
+		fmt.Fprintln(out, rel)
 	}
 	return nil
 }
@@ -244,17 +253,36 @@ func (c *SnapshotsPrintMissingCmd) Run(app *App) error {
 // SnapshotsResolveCmd is snapshots resolve.
 type SnapshotsResolveCmd struct {
 	Snapshots []string `arg:"" optional:"" name:"snapshot" help:"Snapshots as <container>/<component>/<id>."`
+	JSON      bool     `name:"json" help:"Print JSON (docs/json.md): {version, snapshots: [{snapshot, path}]}."`
 }
 
 // Run implements the command.
 func (c *SnapshotsResolveCmd) Run(app *App) error {
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}
 	snaps, err := parseRels(c.Snapshots)
 	if err != nil {
 		return err
+	}
+	// Every snapshot must exist before anything is printed: a caller
+	// copies what it is given.
+	var missing []string
+	for _, sn := range snaps {
+		if _, err := os.Lstat(s.SnapshotDir(sn)); err != nil {
+			missing = append(missing, fmt.Sprintf("snapshot %s is missing from %s", sn.Rel(), filepath.Join(s.Dir(), "snapshots")))
+		}
+	}
+	if len(missing) > 0 {
+		return &store.IntegrityError{Problems: missing}
+	}
+	if c.JSON {
+		doc := snapshotPathsJSON{Version: jsonVersion, Snapshots: []snapshotPath{}}
+		for _, sn := range snaps {
+			doc.Snapshots = append(doc.Snapshots, snapshotPath{sn.Rel(), s.SnapshotDir(sn)})
+		}
+		return writeJSON(app.Stdout, doc)
 	}
 	out := bufio.NewWriter(app.Stdout)
 	defer out.Flush()
@@ -320,7 +348,9 @@ func (c *SnapshotsAddCmd) Run(ctx context.Context, app *App) error {
 // SnapshotsGCCmd is snapshots gc.
 type SnapshotsGCCmd struct {
 	SnapshotSelection
-	Keep string `default:"1" placeholder:"N" help:"How many of the latest generations of each component to keep (0 removes them all)."`
+	Keep   string `default:"1" placeholder:"N" help:"How many of the latest generations of each component to keep (0 removes them all)."`
+	DryRun bool   `name:"dry-run" help:"Only print what would be removed."`
+	JSON   bool   `name:"json" help:"Print JSON (docs/json.md): {version, dryRun, keep, generations: [{snapshot, generation}], snapshots, strays}."`
 }
 
 // Run implements the command.
@@ -333,11 +363,24 @@ func (c *SnapshotsGCCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}
-	_, err = s.GC(ctx, sel, keep)
+	var res *store.GCResult
+	if c.DryRun {
+		res, err = s.GCDryRun(ctx, sel, keep)
+		if err == nil && len(res.Generations)+len(res.Snapshots)+len(res.Strays) == 0 {
+			app.Report.Infof("dry run: nothing would be removed")
+		}
+	} else {
+		res, err = s.GC(ctx, sel, keep)
+	}
+	if c.JSON && (err == nil || res != nil) {
+		if jerr := writeJSON(app.Stdout, gcDocument(res, keep, c.DryRun)); err == nil {
+			err = jerr
+		}
+	}
 	return err
 }
 
@@ -345,6 +388,7 @@ func (c *SnapshotsGCCmd) Run(ctx context.Context, app *App) error {
 type SnapshotsExportCmd struct {
 	SnapshotSelection
 	Snapshots []string `arg:"" optional:"" name:"snapshot" help:"Export exactly these snapshots (<container>/<component>/<id>), in this order; the receiver's latest generation of a component is the last one named. Without them: every generation of the selection."`
+	JSON      bool     `name:"json" help:"Print a JSON summary on standard error (standard output is the stream; docs/json.md): {version, snapshots: [{snapshot, status}], generations, bytes}."`
 }
 
 // Run implements the command.
@@ -363,7 +407,7 @@ func (c *SnapshotsExportCmd) Run(ctx context.Context, app *App) error {
 	if len(snaps) > 0 && (sel.Container != "" || sel.Component != "") {
 		return fmt.Errorf("snapshots export: name snapshots or select with -C/-c, not both")
 	}
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}
@@ -376,11 +420,21 @@ func (c *SnapshotsExportCmd) Run(ctx context.Context, app *App) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	app.Report.Infof("exported %d snapshots and %d generations (%s)", len(res.Snapshots), res.Generations, ui.Bytes(res.Bytes))
+	if c.JSON {
+		// Standard output is the stream: the summary goes to standard error.
+		doc := transferJSON{Version: jsonVersion, Snapshots: []transferSnapshot{}, Generations: []generationJSON{}, Bytes: res.Bytes}
+		for _, sn := range res.Snapshots {
+			doc.Snapshots = append(doc.Snapshots, transferSnapshot{sn.Rel(), "exported"})
+		}
+		return writeJSON(app.Stderr, doc)
+	}
 	return nil
 }
 
 // SnapshotsImportCmd is snapshots import.
-type SnapshotsImportCmd struct{}
+type SnapshotsImportCmd struct {
+	JSON bool `name:"json" help:"Print JSON (docs/json.md): {version, snapshots: [{snapshot, status}], generations: [{snapshot, generation}], bytes}."`
+}
 
 // Run implements the command.
 func (c *SnapshotsImportCmd) Run(ctx context.Context, app *App) error {
@@ -391,7 +445,21 @@ func (c *SnapshotsImportCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
-	res, err := transfer.Import(ctx, s, bufio.NewReaderSize(app.Stdin, 1<<20))
+	in := &countReader{r: app.Stdin}
+	res, err := transfer.Import(ctx, s, bufio.NewReaderSize(in, 1<<20))
+	if c.JSON && res != nil {
+		doc := transferJSON{Version: jsonVersion, Snapshots: []transferSnapshot{}, Generations: []generationJSON{}, Bytes: in.n}
+		for _, sn := range res.Snapshots {
+			doc.Snapshots = append(doc.Snapshots, transferSnapshot{sn.Rel(), sn.Status.String()})
+		}
+		for _, g := range res.Generations {
+			doc.Generations = append(doc.Generations, generationJSON{g.Snapshot.Rel(), g.N})
+		}
+		if jerr := writeJSON(app.Stdout, doc); err == nil {
+			err = jerr
+		}
+		return err
+	}
 	if res != nil {
 		out := bufio.NewWriter(app.Stdout)
 		for _, sn := range res.Snapshots {
@@ -403,6 +471,18 @@ func (c *SnapshotsImportCmd) Run(ctx context.Context, app *App) error {
 		}
 	}
 	return err
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func isTerminalWriter(w io.Writer) bool {

@@ -22,6 +22,7 @@ type SystemCmd struct {
 type SystemCheckCmd struct {
 	File   string `arg:"" optional:"" placeholder:"FILE" help:"The system config."`
 	Config string `name:"config" placeholder:"FILE" help:"The system config (instead of FILE)."`
+	JSON   bool   `name:"json" help:"Print JSON (docs/json.md): {version, file, ok, problems}."`
 }
 
 // Run implements the command.
@@ -37,6 +38,21 @@ func (c *SystemCheckCmd) Run(app *App) error {
 	}
 	_, err := config.LoadSystem(file)
 	var se *config.SystemError
+	if c.JSON && (err == nil || errors.As(err, &se)) {
+		doc := systemCheckJSON{Version: jsonVersion, File: file, OK: err == nil, Problems: []string{}}
+		if se != nil {
+			for _, p := range se.Problems {
+				doc.Problems = append(doc.Problems, p.String())
+			}
+		}
+		if jerr := writeJSON(app.Stdout, doc); jerr != nil {
+			return jerr
+		}
+		if se != nil {
+			return fmt.Errorf("%s: %d problem(s)", file, len(se.Problems))
+		}
+		return nil
+	}
 	if errors.As(err, &se) {
 		for _, p := range se.Problems {
 			if _, werr := fmt.Fprintf(app.Stdout, "%s: %s\n", file, p); werr != nil {
@@ -52,6 +68,7 @@ func (c *SystemCheckCmd) Run(app *App) error {
 type SystemSwitchCmd struct {
 	Config string `name:"config" required:"" placeholder:"FILE" help:"The system config."`
 	DryRun bool   `name:"dry-run" help:"Print what would be done (one step per line, sorted) and change nothing."`
+	JSON   bool   `name:"json" help:"Print JSON instead of the steps (docs/json.md): {version, dryRun, steps: [{activity, container, component, path, reason, detail, done}], unchanged, forgotten, error}; module output goes to standard error."`
 }
 
 // Run implements the command.
@@ -64,17 +81,28 @@ func (c *SystemSwitchCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
+	if c.JSON {
+		iv.Stdout = app.Stderr
+	}
 	eng := &system.Engine{Invoker: iv, Report: app.Report}
 	res, err := eng.Switch(ctx, cfg, c.DryRun)
 	if res == nil {
 		return err
 	}
 	plan := res.Plan
+	if c.JSON {
+		doc := systemSwitchJSON{Version: jsonVersion, DryRun: c.DryRun, Steps: systemSteps(plan.Steps, res.Done),
+			Unchanged: keyStrings(plan.Unchanged), Forgotten: keyStrings(plan.Forgotten), Error: errString(err)}
+		if jerr := writeJSON(app.Stdout, doc); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
 	if c.DryRun {
 		if ferr := system.Format(app.Stdout, plan.Steps); ferr != nil {
 			return ferr
 		}
-		app.Report.Infof("dry run: would %s; %d unchanged", system.Count(plan.Steps), len(plan.Unchanged))
+		app.Report.Infof("%s", dryRunSummary(system.Count(plan.Steps), len(plan.Steps), len(plan.Unchanged)))
 		return err
 	}
 	if ferr := system.Format(app.Stdout, res.Done); ferr != nil {
@@ -96,19 +124,28 @@ func (c *SystemSwitchCmd) Run(ctx context.Context, app *App) error {
 // SystemPreSwitchCmd snapshots what a switch to a candidate system affects.
 type SystemPreSwitchCmd struct {
 	Toplevel string `arg:"" name:"NEW_TOPLEVEL" help:"The candidate system; its config is NEW_TOPLEVEL/etc/dysnomia/system.json."`
-	Action   string `arg:"" name:"ACTION" help:"switch, boot, test, dry-activate or check."`
+	Action   string `arg:"" optional:"" name:"ACTION" help:"switch, boot, test, dry-activate or check; default: $NIXOS_ACTION (nixpkgs before 25.05 passes the action only there)."`
 	Current  string `name:"current" placeholder:"FILE" default:"/run/current-system/etc/dysnomia/system.json" help:"The running system's config, used when no switch has recorded what it applied."`
+	JSON     bool   `name:"json" help:"Print JSON instead of the snapshots taken (docs/json.md): {version, action, skipped, steps: [{activity, container, component, path, reason, detail, done}], pruned, failed, error}."`
 }
 
 // Run implements the command.
 func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
-	if _, _, err := system.SnapshotsOn(c.Action, config.SnapshotPolicy{}); err != nil {
+	action, err := c.action(app)
+	if err != nil {
+		return err
+	}
+	if _, _, err := system.SnapshotsOn(action, config.SnapshotPolicy{}); err != nil {
 		return fmt.Errorf("pre-switch: %w", err)
 	}
 	file := system.CandidateFile(c.Toplevel)
 	candidate, err := config.LoadSystem(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		app.Report.Infof("pre-switch: %s does not exist (the new system declares no dysnomia config): nothing to do", file)
+		why := file + " does not exist (the new system declares no dysnomia config)"
+		if c.JSON {
+			return writeJSON(app.Stdout, systemPreSwitchJSON{Version: jsonVersion, Action: action, Skipped: why, Steps: []systemStepJSON{}})
+		}
+		app.Report.Infof("pre-switch: %s: nothing to do", why)
 		return nil
 	}
 	if err != nil {
@@ -127,9 +164,20 @@ func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return fmt.Errorf("pre-switch: %w", err)
 	}
+	if c.JSON {
+		iv.Stdout = app.Stderr
+	}
 	eng := &system.Engine{Invoker: iv, Report: app.Report}
-	res, err := eng.PreSwitch(ctx, running, candidate, c.Action)
+	res, err := eng.PreSwitch(ctx, running, candidate, action)
 	if res == nil {
+		return err
+	}
+	if c.JSON {
+		doc := systemPreSwitchJSON{Version: jsonVersion, Action: action, Skipped: res.Skipped, Steps: systemSteps(res.Steps, res.Done),
+			Pruned: res.Pruned, Failed: errString(res.Failed), Error: errString(err)}
+		if jerr := writeJSON(app.Stdout, doc); jerr != nil && err == nil {
+			err = jerr
+		}
 		return err
 	}
 	if ferr := system.Format(app.Stdout, res.Done); ferr != nil {
@@ -158,6 +206,21 @@ func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
 		app.Report.Infof("%s", msg)
 	}
 	return err
+}
+
+// action is the switch-to-configuration action: the ACTION argument, or
+// NIXOS_ACTION when it is empty. switch-to-configuration passes the action
+// as the second argument of the pre-switch checks since nixpkgs 25.05;
+// before that it ran them with the new toplevel alone and exported the
+// action as NIXOS_ACTION.
+func (c *SystemPreSwitchCmd) action(app *App) (string, error) {
+	if c.Action != "" {
+		return c.Action, nil
+	}
+	if a := app.Getenv("NIXOS_ACTION"); a != "" {
+		return a, nil
+	}
+	return "", errors.New("pre-switch: no action: give it as the second argument (dysnomia system pre-switch NEW_TOPLEVEL ACTION) or in NIXOS_ACTION")
 }
 
 // withStateDir returns app with the state directory dir, unless --state-dir

@@ -21,6 +21,9 @@ func translate(prog string, args []string) ([]string, error) {
 	case "dysnomia-containers":
 		return translateContainers(args)
 	}
+	if cmd, ok := accountTools[prog]; ok {
+		return translateAccounts(prog, cmd, args)
+	}
 	if len(args) == 0 || !strings.HasPrefix(args[0], "-") {
 		return args, nil
 	}
@@ -41,20 +44,45 @@ func translate(prog string, args []string) ([]string, error) {
 var modernCommands = map[string]bool{
 	"activate": true, "deactivate": true, "lock": true, "unlock": true, "snapshot": true,
 	"restore": true, "collect-garbage": true, "shell": true, "version": true, "modules": true,
-	"snapshots": true, "containers": true, "system": true,
+	"snapshots": true, "containers": true, "system": true, "users": true, "groups": true,
+	"help": true, "completion": true, "man": true, "move": true,
 }
 
-var dysnomiaOptions = []getopt.Option{
-	{Long: "operation", Short: 'o', HasArg: true},
-	{Long: "component", Short: 'c', HasArg: true},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Long: "type", Short: 't', HasArg: true},
-	{Long: "environment", Short: 'E'},
-	{Long: "shell"},
-	{Long: "command", HasArg: true},
+// accountTools maps upstream's user and group tools to modern subcommands.
+var accountTools = map[string][]string{
+	"dysnomia-addusers":  {"users", "add"},
+	"dysnomia-delusers":  {"users", "del"},
+	"dysnomia-addgroups": {"groups", "add"},
+	"dysnomia-delgroups": {"groups", "del"},
+}
+
+var accountOptions = []getopt.Option{
 	{Long: "help", Short: 'h'},
 	{Long: "version", Short: 'v'},
 }
+
+// translateAccounts takes upstream's command line of an account tool:
+// -h, -v and one path (extra operands are ignored, as upstream).
+func translateAccounts(prog string, cmd, args []string) ([]string, error) {
+	parsed, operands, err := getopt.Parse(accountOptions, args)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prog, err)
+	}
+	for _, p := range parsed {
+		switch p.Name {
+		case "help":
+			return append(append([]string{}, cmd...), "--help"), nil
+		case "version":
+			return []string{"version"}, nil
+		}
+	}
+	if len(operands) == 0 {
+		return nil, fmt.Errorf("%s: no path given (usage: %s PATH, a spec file or a component directory)", prog, prog)
+	}
+	return append(append([]string{}, cmd...), "--", operands[0]), nil
+}
+
+var dysnomiaOptions = getoptOptions(dysnomiaFlags)
 
 func translateDysnomia(parsed []getopt.Parsed) ([]string, error) {
 	var op, component, container, typ, command string
@@ -112,15 +140,7 @@ func translateDysnomia(parsed []getopt.Parsed) ([]string, error) {
 	return out, nil
 }
 
-var snapshotsOptions = []getopt.Option{
-	{Long: "query-all"}, {Long: "query-latest"}, {Long: "print-missing"}, {Long: "resolve"},
-	{Long: "gc"}, {Long: "import"}, {Long: "check"},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Long: "component", Short: 'c', HasArg: true},
-	{Long: "keep", HasArg: true},
-	{Long: "help", Short: 'h'},
-	{Long: "version", Short: 'v'},
-}
+var snapshotsOptions = getoptOptions(snapshotsFlags)
 
 // snapshotsOps maps dysnomia-snapshots operations to modern subcommands.
 var snapshotsOps = map[string]string{
@@ -169,17 +189,7 @@ func translateSnapshots(args []string) ([]string, error) {
 	return out, nil
 }
 
-var containersOptions = []getopt.Option{
-	{Long: "query-containers"}, {Long: "query-available-components"}, {Long: "query-activated-components"},
-	{Long: "generate-expr"}, {Long: "generate-dot"},
-	{Long: "operation", Short: 'o', HasArg: true},
-	{Long: "deploy"}, {Long: "snapshot"}, {Long: "restore"}, {Long: "collect-garbage"},
-	{Long: "container", Short: 'C', HasArg: true},
-	{Short: 'y'},
-	{Long: "json"}, {Long: "dry-run"}, // this implementation's additions
-	{Long: "help", Short: 'h'},
-	{Long: "version", Short: 'v'},
-}
+var containersOptions = getoptOptions(containersFlags)
 
 // containersOps maps dysnomia-containers actions to modern subcommands.
 var containersOps = map[string]string{
@@ -194,10 +204,12 @@ func translateContainers(args []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dysnomia-containers: %w", err)
 	}
-	var action, operation, container string
+	var action, operation, container, shellValues string
 	var yes, haveContainer, jsonOut, dryRun bool
 	for _, p := range parsed {
 		switch p.Name {
+		case "shell-values":
+			shellValues = p.Value
 		case "json":
 			jsonOut = true
 		case "dry-run":
@@ -234,6 +246,9 @@ func translateContainers(args []string) ([]string, error) {
 	}
 	if jsonOut {
 		out = append(out, "--json")
+	}
+	if shellValues != "" {
+		out = append(out, "--shell-values="+shellValues)
 	}
 	return out, nil
 }

@@ -51,6 +51,13 @@ func TestTranslate(t *testing.T) {
 		{"dysnomia-snapshots", []string{"--query-a"}, []string{"snapshots", "list"}},
 		{"dysnomia-snapshots", []string{"-h"}, []string{"snapshots", "--help"}},
 
+		// The account tools.
+		{"dysnomia-addusers", []string{"/nix/store/x-svc"}, []string{"users", "add", "--", "/nix/store/x-svc"}},
+		{"dysnomia-delusers", []string{"/c", "extra"}, []string{"users", "del", "--", "/c"}},
+		{"dysnomia-addgroups", []string{"--", "-dash"}, []string{"groups", "add", "--", "-dash"}},
+		{"dysnomia-delgroups", []string{"--help"}, []string{"groups", "del", "--help"}},
+		{"dysnomia-delgroups", []string{"-v"}, []string{"version"}},
+
 		// dysnomia-containers.
 		{"dysnomia-containers", []string{"--query-containers"}, []string{"containers", "list"}},
 		{"dysnomia-containers", []string{"--query-available-components", "-C", "mysql-database"}, []string{"containers", "available", "--container=mysql-database"}},
@@ -62,6 +69,7 @@ func TestTranslate(t *testing.T) {
 		{"dysnomia-containers", []string{"--collect-garbage", "-C", "c"}, []string{"containers", "collect-garbage", "--container=c"}},
 		{"dysnomia-containers", []string{"--generate-expr", "-C", "ignored"}, []string{"containers", "generate-expr"}},
 		{"dysnomia-containers", []string{"--generate-dot"}, []string{"containers", "generate-dot"}},
+		{"dysnomia-containers", []string{"--generate-expr", "--shell-values", "literal"}, []string{"containers", "generate-expr", "--shell-values=literal"}},
 		{"dysnomia-containers", []string{"--deploy", "--dry-run", "--json"}, []string{"containers", "deploy", "--dry-run", "--json"}},
 		{"dysnomia-containers", []string{"--query-available-components", "--json", "-C", "c"}, []string{"containers", "available", "--container=c", "--json"}},
 		{"dysnomia-containers", []string{"-v"}, []string{"version"}},
@@ -92,6 +100,8 @@ func TestTranslateErrors(t *testing.T) {
 		{"dysnomia-snapshots", []string{"--query"}, "option '--query' is ambiguous"},
 		{"dysnomia-containers", []string{"-y"}, "no action given"},
 		{"dysnomia-containers", []string{"-o"}, "requires an argument"},
+		{"dysnomia-addgroups", []string{"-x"}, "dysnomia-addgroups: "},
+		{"dysnomia-addusers", nil, "no path given"},
 	}
 	for _, tt := range tests {
 		_, err := translate(tt.prog, tt.args)

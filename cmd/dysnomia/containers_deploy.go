@@ -20,7 +20,7 @@ import (
 type ContainersDeployCmd struct {
 	Only
 	DryRun bool `name:"dry-run" help:"Print the plan (one step per line, sorted) and change nothing."`
-	JSON   bool `name:"json" help:"With --dry-run, print the plan as JSON."`
+	JSON   bool `name:"json" help:"Print JSON (docs/json.md): {version, dryRun, steps: [{activity, container, component, path, reason, oldPath, done, error}], unchanged}."`
 }
 
 // Run implements the command. Steps run in this process: a deployment with
@@ -32,12 +32,12 @@ func (c *ContainersDeployCmd) Run(ctx context.Context, app *App) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	if c.JSON && !c.DryRun {
-		return fmt.Errorf("--json needs --dry-run")
-	}
 	iv, err := app.Invoker()
 	if err != nil {
 		return err
+	}
+	if c.JSON {
+		iv.Stdout = app.Stderr // standard output carries the document alone
 	}
 	avail, warnings, err := deploy.Available(iv.Env.ComponentsPath, c.Container)
 	if err != nil {
@@ -53,30 +53,41 @@ func (c *ContainersDeployCmd) Run(ctx context.Context, app *App) error {
 	}
 	if c.DryRun {
 		if c.JSON {
-			steps := plan.Steps
-			if steps == nil {
-				steps = []deploy.Step{}
-			}
-			return writeJSON(app.Stdout, steps)
+			return writeJSON(app.Stdout, deployDocument(plan, true, nil))
 		}
 		if err := plan.Format(app.Stdout); err != nil {
 			return err
 		}
-		app.Report.Infof("dry run: would %s; %d unchanged", countSteps(plan.Steps), len(plan.Unchanged))
+		app.Report.Infof("%s", dryRunSummary(countSteps(plan.Steps), len(plan.Steps), len(plan.Unchanged)))
 		return nil
 	}
 	if len(plan.Steps) == 0 {
 		app.Report.Infof("nothing to deploy: %d components up to date", len(plan.Unchanged))
-		return nil
+	} else {
+		err = (&deploy.Executor{Invoker: iv}).Run(ctx, plan.Steps)
+		if err == nil {
+			app.Report.Infof("deployed: did %s; %d unchanged", countSteps(plan.Steps), len(plan.Unchanged))
+		}
 	}
-	err = (&deploy.Executor{Invoker: iv}).Run(ctx, plan.Steps)
-	if err == nil {
-		app.Report.Infof("deployed: did %s; %d unchanged", countSteps(plan.Steps), len(plan.Unchanged))
+	if c.JSON {
+		if jerr := writeJSON(app.Stdout, deployDocument(plan, false, err)); jerr != nil && err == nil {
+			err = jerr
+		}
 	}
 	return err
 }
 
 // countSteps summarises steps: "activate 2, deactivate 1".
+// dryRunSummary is the one wording of a dry run's last line, for deploy
+// and switch: "dry run: would activate 2, deactivate 1; 3 unchanged", or
+// "dry run: nothing to do; 3 unchanged".
+func dryRunSummary(counts string, steps, unchanged int) string {
+	if steps == 0 {
+		return fmt.Sprintf("dry run: nothing to do; %d unchanged", unchanged)
+	}
+	return fmt.Sprintf("dry run: would %s; %d unchanged", counts, unchanged)
+}
+
 func countSteps(steps []deploy.Step) string {
 	var act, deact int
 	for _, s := range steps {

@@ -16,10 +16,13 @@ import (
 type ContainersExprCmd struct{}
 
 // Run implements the command. The properties file (DYSNOMIA_PROPERTIES) and
-// the container files are parsed with the shell-values mode: upstream's
-// properties often hold mem="$(…)", which is an error by default and is
-// kept as written with --shell-values=literal. Nothing is printed unless
-// every file parses.
+// the container files are parsed with the shell-values mode, by default
+// "trusted": upstream's properties hold mem="$(grep MemTotal …)", which
+// Disnix's infrastructure capture expects evaluated, and which is
+// evaluated when no one but root (or the user running this) can change the
+// file (config.Trusted); in any other file it is an error naming the file,
+// the line and the rule. Nothing is printed unless every file parses:
+// Disnix writes standard output to a file and evaluates it.
 func (ContainersExprCmd) Run(app *App) error {
 	m, err := loadMachine(app)
 	if err != nil {
@@ -38,7 +41,7 @@ func (ContainersExprCmd) Run(app *App) error {
 // name), reporting every file that does not parse.
 func loadMachine(app *App) (nixexpr.Machine, error) {
 	var m nixexpr.Machine
-	mode, err := app.ShellMode()
+	mode, err := app.ShellModeOr(config.ShellTrusted)
 	if err != nil {
 		return m, err
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dysnomia-go/dysnomia/internal/testutil/nobody"
 )
 
 // containersWorld is a world with two containers directories, two
@@ -59,15 +61,13 @@ func TestContainersQueries(t *testing.T) {
 		t.Errorf("list (-want +got):\n%s", d)
 	}
 	out, _ = w.run(t, "containers", "list", "--json")
-	var list []map[string]string
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff([]map[string]string{
-		{"name": "echo", "file": filepath.Join(w.containers, "echo")},
-		{"name": "other", "file": filepath.Join(w.containers2, "other")},
-		{"name": "rec", "file": filepath.Join(w.containers, "rec")},
-	}, list); d != "" {
+	var list containersJSON
+	decodeStrict(t, out, &list)
+	if d := cmp.Diff(containersJSON{Version: 1, Containers: []containerJSON{
+		{"echo", filepath.Join(w.containers, "echo")},
+		{"other", filepath.Join(w.containers2, "other")},
+		{"rec", filepath.Join(w.containers, "rec")},
+	}}, list); d != "" {
 		t.Errorf("list --json (-want +got):\n%s", d)
 	}
 
@@ -76,12 +76,10 @@ func TestContainersQueries(t *testing.T) {
 		t.Errorf("available (-want +got):\n%s", d)
 	}
 	out, _ = w.run(t, "containers", "available", "-C", "other", "--json")
-	var avail []map[string]string
-	if err := json.Unmarshal([]byte(out), &avail); err != nil {
-		t.Fatal(err)
-	}
+	var avail componentsJSON
+	decodeStrict(t, out, &avail)
 	o := filepath.Join(w.components2, "other", "o")
-	if d := cmp.Diff([]map[string]string{{"container": "other", "component": "o", "entry": o, "path": o}}, avail); d != "" {
+	if d := cmp.Diff(componentsJSON{Version: 1, Components: []componentJSON{{Container: "other", Component: "o", Entry: o, Path: o}}}, avail); d != "" {
 		t.Errorf("available --json (-want +got):\n%s", d)
 	}
 
@@ -91,14 +89,12 @@ func TestContainersQueries(t *testing.T) {
 	}
 	w.run(t, "containers", "deploy")
 	out, _ = w.run(t, "containers", "activated", "--container", "echo", "--json")
-	var act []map[string]string
-	if err := json.Unmarshal([]byte(out), &act); err != nil {
-		t.Fatal(err)
-	}
-	want := []map[string]string{
-		{"container": "echo", "component": "a", "path": filepath.Join(w.components, "echo", "a"), "type": "echo"},
-		{"container": "echo", "component": "b", "path": filepath.Join(w.components, "echo", "b"), "type": "echo"},
-	}
+	var act componentsJSON
+	decodeStrict(t, out, &act)
+	want := componentsJSON{Version: 1, Components: []componentJSON{
+		{Container: "echo", Component: "a", Path: filepath.Join(w.components, "echo", "a"), Type: "echo"},
+		{Container: "echo", Component: "b", Path: filepath.Join(w.components, "echo", "b"), Type: "echo"},
+	}}
 	if d := cmp.Diff(want, act); d != "" {
 		t.Errorf("activated --json (-want +got):\n%s", d)
 	}
@@ -157,12 +153,11 @@ func TestContainersDryRun(t *testing.T) {
 	}
 
 	out, _ = w.run(t, "containers", "deploy", "--dry-run", "--json")
-	var steps []map[string]string
-	if err := json.Unmarshal([]byte(out), &steps); err != nil {
-		t.Fatal(err)
-	}
-	if len(steps) != 5 || steps[0]["activity"] != "deactivate" || steps[1]["reason"] != "changed" || steps[1]["oldPath"] != c+"/echo/a" {
-		t.Errorf("json plan: %v", steps)
+	var plan deployJSON
+	decodeStrict(t, out, &plan)
+	steps := plan.Steps
+	if plan.Version != 1 || !plan.DryRun || len(steps) != 5 || steps[0].Activity != "deactivate" || steps[1].Reason != "changed" || steps[1].OldPath != c+"/echo/a" || steps[0].Done {
+		t.Errorf("json plan: %+v", plan)
 	}
 }
 
@@ -245,7 +240,6 @@ func TestContainersRunErrors(t *testing.T) {
 	}{
 		{[]string{"containers", "run", "-o", "shell"}, "the shell activity is interactive"},
 		{[]string{"containers", "run", "-o", "dance"}, `unknown activity "dance"`},
-		{[]string{"containers", "deploy", "--json"}, "--json needs --dry-run"},
 	} {
 		out, errOut, code := runCLI(t, "dysnomia", w.env(), tc.args...)
 		if code != 1 || out != "" || !strings.Contains(errOut, tc.msg) {
@@ -291,17 +285,35 @@ func TestConfirmRestore(t *testing.T) {
 	}
 }
 
-// TestGenerateExprShellValues: upstream's properties file holds $(…); it
-// is an error naming the file and line by default, and kept literally on
-// request.
+// TestGenerateExprShellValues: upstream's properties file holds $(…); by
+// default it is evaluated in a file only root (or the caller) can change,
+// and refused, naming the file and line, in any other; it is kept
+// literally on request.
 func TestGenerateExprShellValues(t *testing.T) {
 	w := newContainersWorld(t)
 	props := filepath.Join(w.root, "properties")
-	writeFile(t, props, "hostname=\"machine\"\nmem=\"$(grep 'MemTotal:' /proc/meminfo)\"\nsupportedTypes=(\"echo\" \"fileset\" )\nsystem=\"x86_64-linux\"\n", 0o644)
+	writeFile(t, props, "hostname=\"machine\"\nmem=\"$(grep 'MemTotal:' /proc/meminfo | wc -l)\"\nsupportedTypes=(\"echo\" \"fileset\" )\nsystem=\"x86_64-linux\"\n", 0o644)
 	env := w.env("DYSNOMIA_PROPERTIES=" + props)
 	out, errOut, code := runCLI(t, "dysnomia", env, "containers", "generate-expr")
-	if code != 1 || out != "" || !strings.Contains(errOut, props+":2: the value of \"mem\" needs shell evaluation") {
-		t.Errorf("default mode: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	if code != 0 || !strings.Contains(out, "    mem = \"1\";\n") {
+		t.Errorf("default mode, trusted file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	// A container file is evaluated by the same rule.
+	cont := filepath.Join(w.containers, "evaluated")
+	writeFile(t, cont, "type=echo\nhome=\"$(echo /srv)/data\"\n", 0o644)
+	out, errOut, code = runCLI(t, "dysnomia", env, "containers", "generate-expr")
+	if code != 0 || !strings.Contains(out, "    evaluated = {\n      home = \"/srv/data\";\n    };\n") {
+		t.Errorf("container file with shell code: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if err := os.Remove(cont); err != nil {
+		t.Fatal(err)
+	}
+	nobody.Chown(t, props)
+	for _, args := range [][]string{{"containers", "generate-expr"}, {"--shell-values=trusted", "containers", "generate-expr"}} {
+		out, errOut, code = runCLI(t, "dysnomia", env, args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, props+":2: the value of \"mem\" needs shell evaluation") || !strings.Contains(errOut, "belongs to uid") {
+			t.Errorf("%v, nobody's file: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
 	}
 	out, errOut, code = runCLI(t, "dysnomia", env, "--shell-values=literal", "containers", "generate-expr")
 	if code != 0 {
@@ -310,7 +322,7 @@ func TestGenerateExprShellValues(t *testing.T) {
 	want := `{
   properties = {
     hostname = "machine";
-    mem = "$(grep 'MemTotal:' /proc/meminfo)";
+    mem = "$(grep 'MemTotal:' /proc/meminfo | wc -l)";
     supportedTypes = [ "echo" "fileset" ];
     system = "x86_64-linux";
   };

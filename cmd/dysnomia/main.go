@@ -1,11 +1,12 @@
 // Command dysnomia deploys and keeps mutable state — databases, repositories,
 // directories of files — the way Nix deploys packages.
 //
-// The binary answers to three names. As "dysnomia" it takes the modern
+// The binary answers to several names. As "dysnomia" it takes the modern
 // subcommands (kong grammar below) and also upstream's option-style command
 // line (dysnomia --operation activate …), which is how Disnix calls it. As
 // "dysnomia-snapshots" or "dysnomia-containers" (symlinks) it takes those
-// upstream tools' options. Upstream command lines are translated into modern
+// upstream tools' options, and as "dysnomia-addusers", "dysnomia-delusers",
+// "dysnomia-addgroups" or "dysnomia-delgroups" it is that account tool. Upstream command lines are translated into modern
 // ones (compat.go) and run by the same code.
 package main
 
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -33,12 +35,12 @@ var version = "0.1.0-dev"
 const (
 	exitOK        = 0
 	exitError     = 1
-	exitIntegrity = 65 // EX_DATAERR: a snapshot does not match its checksum or is missing
+	exitIntegrity = 65 // EX_DATAERR: a snapshot is missing, does not match its checksum, or holds an incomplete dump
 	exitLocked    = 75 // EX_TEMPFAIL: the state directory is locked by another process
 )
 
-const exitCodesHelp = `Exit status: 0 success; 1 error (bad usage, missing container or component, failed activity); ` +
-	`65 integrity failure (a snapshot does not match its checksum, or is missing); ` +
+const exitCodesHelp = `Exit status: 0 success; 1 error (bad usage or name, missing container or component, missing state directory, failed activity); ` +
+	`65 integrity failure (a snapshot is missing, does not match its checksum, or holds an incomplete dump; nothing was changed); ` +
 	`75 the state directory is locked by another dysnomia process; ` +
 	`any other status is a failing external module's own status, passed through.`
 
@@ -59,13 +61,20 @@ type CLI struct {
 	Containers     ContainersCmd `cmd:"" help:"Operate on every configured container and component (upstream dysnomia-containers): list, deploy, snapshot, restore, generate-expr, …"`
 	Snapshots      SnapshotsCmd  `cmd:"" help:"Query, check, collect and move the snapshot store (upstream dysnomia-snapshots): list, latest, check, gc, export, import, …"`
 	System         SystemCmd     `cmd:"" help:"The NixOS entry points for a JSON system config: check, switch, pre-switch."`
+	Users          UsersCmd      `cmd:"" help:"Create or delete the user accounts a component declares (upstream dysnomia-addusers, dysnomia-delusers)."`
+	Groups         GroupsCmd     `cmd:"" help:"Create or delete the groups a component declares (upstream dysnomia-addgroups, dysnomia-delgroups)."`
+	Help           HelpCmd       `cmd:"" help:"Describe the program, or a command (dysnomia help snapshots gc)."`
+	Completion     CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish (e.g. dysnomia completion bash > /etc/bash_completion.d/dysnomia)."`
+	Man            ManCmd        `cmd:"" hidden:"" help:"Print the manual page (roff)."`
+	Move           MoveCmd       `cmd:"" help:"Move a component's state to another machine: lock, final snapshot, push, restore there, unlock."`
 }
 
 // Globals are flags every subcommand accepts.
 type Globals struct {
 	StateDir    string `name:"state-dir" placeholder:"DIR" help:"State directory (default: $$DYSNOMIA_STATEDIR, else /var/state/dysnomia for root, ~/.dysnomia for others)."`
-	ShellValues string `name:"shell-values" placeholder:"MODE" help:"What to do with container or properties values that need shell evaluation ($$(…), $$VAR): reject (default), literal (keep as written) or eval (run /bin/sh, as upstream). Default: $$DYSNOMIA_SHELL_VALUES or reject."`
+	ShellValues string `name:"shell-values" placeholder:"MODE" help:"What to do with container or properties values that need shell evaluation ($$(…), $$VAR): reject, literal (keep as written), eval (run /bin/sh, as upstream) or trusted (eval only in files no one but root or you can change). Default: $$DYSNOMIA_SHELL_VALUES, else trusted for generate-expr and reject elsewhere."`
 	LockTimeout string `name:"lock-timeout" default:"5m" placeholder:"DURATION" help:"How long to wait for the state directory lock held by another process."`
+	Quiet       bool   `short:"q" help:"Print only results, warnings and errors: no notes, no progress. (Progress is only ever drawn on a terminal.)"`
 }
 
 func main() {
@@ -84,6 +93,9 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		report.Errorf("%v", err)
 		return exitError
 	}
+	if len(args) == 0 {
+		args = []string{"--help"} // bare dysnomia: what it can do, not an error
+	}
 	app := &App{Prog: prog, Stdin: stdin, Stdout: stdout, Stderr: stderr, Environ: environ, Report: report}
 	var cli CLI
 	exited := -1
@@ -94,10 +106,15 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(code int) { exited = code; panic(exitPanic{}) }),
 		kong.Bind(app),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.ValueFormatter(helpWithDefault),
+		kong.Help(helpPrinter(app)),
 	)
 	if err != nil {
 		report.Errorf("%v", err)
 		return exitError
+	}
+	if prog == "dysnomia" && complete(parser, environ) {
+		return exitOK
 	}
 	code := func() (code int) {
 		defer func() {
@@ -114,6 +131,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 			return exitError
 		}
 		app.Globals = &cli.Globals
+		report.Quiet = cli.Quiet
 		kctx.BindTo(ctx, (*context.Context)(nil))
 		return exitCode(report, kctx.Run())
 	}()
@@ -121,6 +139,16 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 }
 
 type exitPanic struct{}
+
+// helpWithDefault shows a flag's default in its help, unless the help
+// already says it.
+func helpWithDefault(v *kong.Value) string {
+	help := kong.DefaultHelpValueFormatter(v)
+	if v.Default == "" || v.IsBool() || strings.Contains(v.Help, "default") || strings.Contains(v.Help, "Default") {
+		return help
+	}
+	return help + " (default: " + v.Default + ")"
+}
 
 // exitCode prints err and maps it to the process exit status.
 func exitCode(report *ui.Text, err error) int {

@@ -15,19 +15,21 @@ import (
 // SnapshotsCheckCmd is snapshots check.
 type SnapshotsCheckCmd struct {
 	SnapshotSelection
-	Repair bool `help:"First remove what can be removed safely: leftovers of interrupted writes, and generations whose snapshot is missing. Snapshots themselves are never touched."`
-	JSON   bool `name:"json" help:"Print JSON: {stateDir, components, checked, problems, findings: [{kind, snapshot, generation, path, message, have, want}], repair, removed}."`
+	Repair bool `help:"First repair what can be repaired safely: remove leftovers of interrupted writes and generations whose snapshot is missing, and make entries other users could read private (0700/0600). Snapshot contents are never touched."`
+	JSON   bool `name:"json" help:"Print JSON (docs/json.md): {version, stateDir, components, checked, problems, findings: [{kind, snapshot, generation, path, message, have, want}], repair, removed, tightened}."`
 }
 
 // checkResult is snapshots check --json.
 type checkResult struct {
+	Version    int             `json:"version"`
 	StateDir   string          `json:"stateDir"`
 	Components int             `json:"components"`
 	Checked    int             `json:"checked"`
 	Problems   int             `json:"problems"`
 	Findings   []store.Finding `json:"findings"`
-	Repair     []string        `json:"repair"`            // what to run to repair what is left
-	Removed    []string        `json:"removed,omitempty"` // with --repair
+	Repair     []string        `json:"repair"`              // what to run to repair what is left
+	Removed    []string        `json:"removed,omitempty"`   // with --repair
+	Tightened  int             `json:"tightened,omitempty"` // with --repair: how many entries were made private
 }
 
 // Run implements the command.
@@ -36,20 +38,24 @@ func (c *SnapshotsCheckCmd) Run(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
-	s, err := app.Store()
+	s, err := app.ExistingStore()
 	if err != nil {
 		return err
 	}
 	out := bufio.NewWriter(app.Stdout)
 	defer out.Flush()
-	res := checkResult{StateDir: s.Dir(), Repair: []string{}}
+	res := checkResult{Version: jsonVersion, StateDir: s.Dir(), Repair: []string{}}
 	if c.Repair {
 		rep, err := s.Repair(ctx, sel)
 		if rep != nil {
 			res.Removed = rep.Removed
+			res.Tightened = rep.Tightened
 			if !c.JSON {
 				for _, p := range rep.Removed {
 					fmt.Fprintf(out, "removed %s\n", p)
+				}
+				if n := rep.Tightened; n > 0 {
+					fmt.Fprintf(out, "made %s private (directories 0700, files 0600)\n", plural(n, "entry"))
 				}
 			}
 		}
@@ -57,7 +63,7 @@ func (c *SnapshotsCheckCmd) Run(ctx context.Context, app *App) error {
 			return err
 		}
 	}
-	progress := app.Report.Progress("check", -1)
+	progress := app.Report.Progress("check", selectionSize(s, sel))
 	report, err := s.Check(ctx, sel, func(v store.Verdict) {
 		progress.Add(dirSize(s.SnapshotDir(v.Snapshot)))
 	})
@@ -112,7 +118,7 @@ func findingClass(f store.Finding) string {
 	switch {
 	case f.Problem():
 		return "problem"
-	case f.Kind == store.KindNoChecksum:
+	case f.Kind == store.KindNoChecksum, f.Kind == store.KindPermissions:
 		return "warning"
 	}
 	return "note"
@@ -123,7 +129,7 @@ func findingClass(f store.Finding) string {
 // a good copy.
 func (c *SnapshotsCheckCmd) repairAdvice(app *App, r *store.CheckReport) []string {
 	var lines, damaged []string
-	var orphans, fixable int
+	var orphans, fixable, loose int
 	for _, f := range r.Findings {
 		switch {
 		case f.Kind == store.KindMismatch || f.Kind == store.KindUnreadable:
@@ -131,7 +137,10 @@ func (c *SnapshotsCheckCmd) repairAdvice(app *App, r *store.CheckReport) []strin
 		case f.Kind == store.KindOrphan:
 			orphans++
 		}
-		if f.Repairable() {
+		switch {
+		case f.Kind == store.KindPermissions:
+			loose++
+		case f.Repairable():
 			fixable++
 		}
 	}
@@ -143,6 +152,9 @@ func (c *SnapshotsCheckCmd) repairAdvice(app *App, r *store.CheckReport) []strin
 		lines = append(lines,
 			"damaged snapshots cannot be repaired from this machine: take them again if the component still holds that state, or import good copies from a machine that has them:",
 			"  dysnomia snapshots export "+strings.Join(damaged, " ")+" | ssh THIS-HOST dysnomia snapshots import"+app.stateDirArg())
+	}
+	if loose > 0 {
+		lines = append(lines, "other users can read snapshots or list the store: dysnomia snapshots check --repair"+app.stateDirArg()+c.args()+" makes it private (directories 0700, files 0600)")
 	}
 	if fixable > 0 {
 		lines = append(lines, fmt.Sprintf("repair (removes %s: leftovers of interrupted writes, generations whose snapshot is gone): dysnomia snapshots check --repair%s",
@@ -167,6 +179,20 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// selectionSize adds up the sizes of the selection's snapshot directories,
+// the total check reads; -1 when it cannot tell.
+func selectionSize(s *store.Store, sel store.Selection) int64 {
+	keys, err := s.Keys(sel)
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, k := range keys {
+		n += dirSize(filepath.Join(s.Dir(), "snapshots", k.Container, k.Component))
+	}
+	return n
 }
 
 // dirSize adds up the sizes of the regular files below p.

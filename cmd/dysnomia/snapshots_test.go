@@ -80,21 +80,29 @@ func TestSnapshotsListNumericOrder(t *testing.T) {
 	}
 
 	out, _, _ = s.run(t, "dysnomia", "snapshots", "list", "--json", "-c", "testdb")
-	var rows []snapshotRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatal(err)
+	var doc listJSON
+	decodeStrict(t, out, &doc)
+	rows := doc.Snapshots
+	if doc.Version != 1 || len(rows) != 12 || rows[11].Generation != 12 || rows[11].ID != filepath.Base(want[11]) ||
+		rows[11].Checksum != "sha256:"+rows[11].ID || rows[11].Module != "test" || rows[11].Path != filepath.Join(s.Dir(), "snapshots", want[11]) ||
+		rows[11].Time == nil || rows[11].Size <= 0 || rows[11].DumpSize != int64(len("state 12\n")) {
+		t.Errorf("list --json: %+v", doc)
 	}
-	if len(rows) != 12 || rows[11].Generation != 12 || rows[11].ID != filepath.Base(want[11]) ||
-		rows[11].Checksum != "sha256:"+rows[11].ID || rows[11].Module != "test" || rows[11].Path != filepath.Join(s.Dir(), "snapshots", want[11]) {
-		t.Errorf("list --json: %+v", rows)
-	}
-	// An empty or missing store lists nothing and succeeds.
+	// A missing store lists nothing and succeeds with the upstream tool
+	// name, as upstream; the modern command names the directory it was
+	// given, which is most likely mistyped.
 	empty := newSnapStore(t)
 	if out, errOut, code := empty.run(t, "dysnomia-snapshots", "--query-all"); out != "" || errOut != "" || code != 0 {
 		t.Errorf("query of a missing store: %q %q %d", out, errOut, code)
 	}
-	if out, _, _ := empty.run(t, "dysnomia", "snapshots", "list", "--json"); out != "[]\n" {
-		t.Errorf("list --json of a missing store: %q", out)
+	if out, errOut, code := empty.run(t, "dysnomia", "snapshots", "list", "--json"); out != "" || code != 1 || !strings.Contains(errOut, "does not exist") {
+		t.Errorf("list --json of a missing store: %q %q %d", out, errOut, code)
+	}
+	if err := os.MkdirAll(empty.Dir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, _ := empty.run(t, "dysnomia", "snapshots", "list", "--json"); out != "{\n  \"version\": 1,\n  \"snapshots\": []\n}\n" {
+		t.Errorf("list --json of an empty store: %q", out)
 	}
 }
 
@@ -180,10 +188,22 @@ func TestSnapshotsGCAndAdd(t *testing.T) {
 	s.commit(t, testdb, "1\n")
 	s.commit(t, testdb, "2\n")
 	last := s.commit(t, testdb, "3\n")
-	_, errOut, code := s.run(t, "dysnomia-snapshots", "--gc")
-	if code != 0 || !strings.Contains(errOut, "Removing old generation symlink: mysql-container/testdb/1") ||
-		!strings.Contains(errOut, "Removing old snapshot: mysql-container/testdb/") {
+	// A dry run tells and removes nothing.
+	_, errOut, code := s.run(t, "dysnomia", "snapshots", "gc", "--dry-run")
+	if code != 0 || !strings.Contains(errOut, "would remove old generation mysql-container/testdb/1 ") ||
+		!strings.Contains(errOut, "would remove old snapshot mysql-container/testdb/") {
+		t.Errorf("gc --dry-run: exit %d\n%s", code, errOut)
+	}
+	if out, _, _ := s.run(t, "dysnomia-snapshots", "--query-all"); strings.Count(out, "\n") != 3 {
+		t.Errorf("after gc --dry-run: %q", out)
+	}
+	_, errOut, code = s.run(t, "dysnomia-snapshots", "--gc")
+	if code != 0 || !strings.Contains(errOut, "removing old generation mysql-container/testdb/1 ") ||
+		!strings.Contains(errOut, "removing old snapshot mysql-container/testdb/") {
 		t.Errorf("--gc: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, _ = s.run(t, "dysnomia", "snapshots", "gc", "--dry-run"); !strings.Contains(errOut, "dry run: nothing would be removed") {
+		t.Errorf("gc --dry-run with nothing to do: %q", errOut)
 	}
 	if out, _, _ := s.run(t, "dysnomia-snapshots", "--query-all"); out != last.Rel()+"\n" {
 		t.Errorf("after --gc: %q", out)

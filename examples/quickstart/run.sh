@@ -86,4 +86,11 @@ show dysnomia snapshot --container sqlite-database --component notes
 show dysnomia snapshots list
 show dysnomia snapshots check
 
+step "every declared component works by name: the fileset too (its targetDir is its own property)"
+show dysnomia snapshot --container fileset --component uploads
+echo '$ rm files/uploads/hello.txt'
+rm files/uploads/hello.txt
+show dysnomia restore --container fileset --component uploads
+show cat files/uploads/hello.txt
+
 printf '\nState directory: %s\n' "$DYSNOMIA_STATEDIR"

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/dysnomia-go/dysnomia/internal/name"
 )
 
 // Container is a parsed container file: a name, a module type and the
@@ -94,7 +96,9 @@ func ContainerNames(dirs []string) ([]string, error) {
 			return nil, err
 		}
 		for _, e := range entries {
-			if seen[e.Name()] || !isRegular(filepath.Join(d, e.Name())) {
+			// A file whose name is not a valid container name cannot be
+			// selected or deployed; it is left out of the listing.
+			if seen[e.Name()] || name.Check(e.Name()) != nil || !isRegular(filepath.Join(d, e.Name())) {
 				continue
 			}
 			seen[e.Name()] = true

@@ -1,9 +1,13 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/dysnomia-go/dysnomia/internal/name"
 )
 
 // StoreDir is the Nix store prefix used to strip hashes from names:
@@ -48,4 +52,19 @@ func isNixBase32(c byte) bool {
 // upstream treats values starting with "/" or "./" as paths.
 func IsPath(v string) bool {
 	return strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./")
+}
+
+// ArgName is the name a command-line value stands for: a path (starting
+// with "/" or "./") stands for its name (NameOf), anything else is the name
+// itself. Either must be a valid name (package name); the error names the
+// flag and the value.
+func ArgName(flag, v string) (string, error) {
+	n := v
+	if IsPath(v) {
+		n = NameOf(filepath.Clean(v))
+	}
+	if err := name.Check(n); err != nil {
+		return "", fmt.Errorf("%s %s: %w", flag, strconv.Quote(v), err)
+	}
+	return n, nil
 }

@@ -24,6 +24,10 @@ const (
 	ShellLiteral
 	// ShellEval evaluates such a value with /bin/sh, as upstream does.
 	ShellEval
+	// ShellTrusted evaluates such a value only in a file that no one but
+	// root and the effective user can change (see Trusted); in any other
+	// file, and in text that is not read from a file, it is an error.
+	ShellTrusted
 )
 
 // ParseShellMode reads the value of --shell-values / DYSNOMIA_SHELL_VALUES.
@@ -35,8 +39,10 @@ func ParseShellMode(s string) (ShellMode, error) {
 		return ShellLiteral, nil
 	case "eval":
 		return ShellEval, nil
+	case "trusted":
+		return ShellTrusted, nil
 	}
-	return ShellReject, fmt.Errorf("unknown shell-values mode %q (want reject, literal or eval)", s)
+	return ShellReject, fmt.Errorf("unknown shell-values mode %q (want reject, literal, eval or trusted)", s)
 }
 
 // ParseError locates a problem in a container or properties file.
@@ -50,11 +56,16 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 }
 
-// ParseFile reads and parses a key=value file.
+// ParseFile reads and parses a key=value file. With ShellTrusted, a file
+// that needs the shell is checked with Trusted and, if it passes, read
+// again from the checked path and evaluated in its directory.
 func ParseFile(path string, mode ShellMode) (Properties, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if mode == ShellTrusted {
+		return parseTrusted(path, data)
 	}
 	return Parse(path, data, mode)
 }
@@ -74,8 +85,13 @@ func ParseFile(path string, mode ShellMode) (Properties, error) {
 // quotes \" \\ \$ and \` escape the next character. Every problem in the file
 // is reported, each with its line number.
 func Parse(name string, data []byte, mode ShellMode) (Properties, error) {
-	p := &parser{name: name, src: data, line: 1, mode: mode}
-	var props Properties
+	props, _, err := parse(&parser{name: name, src: data, line: 1, mode: mode})
+	return props, err
+}
+
+// parse runs p over its text; shell reports whether any value needed the
+// shell.
+func parse(p *parser) (props Properties, shell bool, err error) {
 	var errs []error
 	for !p.eof() {
 		prop, ok, err := p.statement()
@@ -88,7 +104,7 @@ func Parse(name string, data []byte, mode ShellMode) (Properties, error) {
 			props.Set(prop)
 		}
 	}
-	return props, errors.Join(errs...)
+	return props, p.shellSeen, errors.Join(errs...)
 }
 
 type parser struct {
@@ -97,6 +113,10 @@ type parser struct {
 	pos  int
 	line int
 	mode ShellMode
+
+	dir       string // working directory of evaluations; "" for the caller's
+	untrusted error  // ShellTrusted: why the file is not evaluated
+	shellSeen bool   // a value needed the shell
 }
 
 func (p *parser) eof() bool  { return p.pos >= len(p.src) }
@@ -387,16 +407,25 @@ func (p *parser) finish(key string, line, start int, literal string, needsShell 
 	if !needsShell {
 		return literal, nil
 	}
+	p.shellSeen = true
 	switch p.mode {
 	case ShellLiteral:
 		return literal, nil
 	case ShellEval:
 		raw := string(p.src[start:p.pos])
-		out, err := exec.Command("/bin/sh", "-c", "printf '%s' "+raw).Output()
+		cmd := exec.Command("/bin/sh", "-c", "printf '%s' "+raw)
+		cmd.Dir = p.dir
+		out, err := cmd.Output()
 		if err != nil {
 			return "", p.errorf(line, "evaluating the value of %q: %v", key, err)
 		}
 		return string(out), nil
+	case ShellTrusted:
+		why := "it is not read from a file"
+		if p.untrusted != nil {
+			why = "the file is not trusted to run shell code (see below)"
+		}
+		return "", p.errorf(line, "the value of %q needs shell evaluation ($(…), `…` or $VAR), and %s", key, why)
 	}
-	return "", p.errorf(line, "the value of %q needs shell evaluation ($(…), `…` or $VAR), which is off; quote it with '…', or set DYSNOMIA_SHELL_VALUES=literal or eval", key)
+	return "", p.errorf(line, "the value of %q needs shell evaluation ($(…), `…` or $VAR), which is off; quote it with '…', or pass --shell-values=literal (keep it as written) or --shell-values=eval (run it, as upstream), or set DYSNOMIA_SHELL_VALUES to one of those", key)
 }

@@ -62,6 +62,15 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// The refusal names both ways to allow shell values: the flag and the
+// variable.
+func TestShellValueErrorNamesFlagAndVariable(t *testing.T) {
+	_, err := Parse("f", []byte("mem=\"$(grep MemTotal /proc/meminfo)\"\n"), ShellReject)
+	if err == nil || !strings.Contains(err.Error(), "--shell-values=literal") || !strings.Contains(err.Error(), "--shell-values=eval") || !strings.Contains(err.Error(), "DYSNOMIA_SHELL_VALUES") {
+		t.Errorf("error = %v; want it to name --shell-values and DYSNOMIA_SHELL_VALUES", err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string

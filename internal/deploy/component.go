@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/dysnomia-go/dysnomia/internal/config"
 	"github.com/dysnomia-go/dysnomia/internal/store"
@@ -71,6 +72,10 @@ func Available(componentsPath []string, only string) (comps []Component, warning
 				}
 				seenEntry[name] = true
 				comp := resolve(c.Name(), filepath.Join(cdir, e.Name()))
+				if err := comp.Key.Validate(); err != nil {
+					warnings = append(warnings, fmt.Sprintf("component entry %s is ignored: %v", strconv.Quote(comp.Entry), err))
+					continue
+				}
 				if comp.Problem == nil && comp.Component != e.Name() {
 					warnings = append(warnings, fmt.Sprintf("component entry %s points to %s: it is deployed as %s (name the entry %s to silence this)", comp.Entry, comp.Path, comp.Key, comp.Component))
 				}

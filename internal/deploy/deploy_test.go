@@ -412,3 +412,40 @@ func TestCancelledRunStartsNothing(t *testing.T) {
 		t.Errorf("module ran after cancellation: %q", calls)
 	}
 }
+
+// An entry of the components path whose name (or the name of what it
+// points to) is not a valid name is left out with a warning quoting it:
+// deploying it would make files named after it, and listing it would print
+// it over two lines.
+func TestInvalidComponentNamesAreSkipped(t *testing.T) {
+	f := newFixture(t)
+	f.recorderContainer(t, "rec")
+	f.component(t, "rec", "good", nil)
+	bad := f.component(t, "rec", "two\nlines", nil)
+	f.link(t, "rec", "renamed", bad) // a fine entry name, pointing to a bad name
+	comps, warnings, err := Available([]string{f.components}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range comps {
+		keys = append(keys, c.Key.String())
+	}
+	if diff := cmp.Diff([]string{"rec/good"}, keys); diff != "" {
+		t.Errorf("available (-want +got):\n%s", diff)
+	}
+	if len(warnings) != 2 {
+		t.Fatalf("warnings = %q, want one per skipped entry", warnings)
+	}
+	for _, w := range warnings {
+		if strings.Contains(w, "\n") || !strings.Contains(w, `two\nlines`) {
+			t.Errorf("warning %q does not quote the name on one line", w)
+		}
+	}
+	if _, err := f.deploy(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.calls(t); len(got) != 1 {
+		t.Errorf("module calls %q, want only the valid component's activation", got)
+	}
+}

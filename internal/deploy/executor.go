@@ -24,7 +24,9 @@ import (
 //   - activate records the component as active, with its real path and the
 //     container's module type (store.RecordActive);
 //   - deactivate turns a marker the module left active into a garbage
-//     marker, so that the state is kept until collect-garbage;
+//     marker, so that the state is kept until collect-garbage, and makes
+//     a garbage marker the module wrote itself record the component path
+//     and type (store.RecordGarbage);
 //   - collect-garbage of a garbage component removes the garbage marker the
 //     module left.
 type Executor struct {
@@ -132,8 +134,8 @@ func (e *Executor) step(ctx context.Context, report ui.Reporter, s Step) error {
 }
 
 // container returns the container a step runs in: its file, read once per
-// run, or, for a deactivation whose container file has gone, the module
-// type recorded at activation with no properties.
+// run, or, for a deactivation or a garbage collection whose container file
+// has gone, the module type recorded at activation with no properties.
 func (e *Executor) container(report ui.Reporter, s Step) (module.Container, error) {
 	if e.Resolve != nil {
 		return e.Resolve(s)
@@ -146,12 +148,13 @@ func (e *Executor) container(report ui.Reporter, s Step) (module.Container, erro
 		l.c, l.err = e.load(s.Container)
 		e.containers[s.Container] = l
 	}
-	if l.err != nil && errors.Is(l.err, config.ErrNotFound) && s.Activity == module.Deactivate && s.Type != "" {
-		report.Warnf("the container file of %s is gone; deactivating %s with the module type recorded at activation (%s) and no container properties", s.Container, s.Key, s.Type)
+	leaving := s.Activity == module.Deactivate || (s.Activity == module.CollectGarbage && s.Reason == Garbage)
+	if l.err != nil && errors.Is(l.err, config.ErrNotFound) && leaving && s.Type != "" {
+		report.Warnf("the container file of %s is gone; running %s on %s with the module type recorded at activation (%s) and no container properties", s.Container, s.Activity, s.Key, s.Type)
 		return module.Container{Name: s.Container, Arg: s.Container, Type: s.Type}, nil
 	}
-	if l.err != nil && errors.Is(l.err, config.ErrNotFound) && s.Activity == module.Deactivate {
-		return l.c, fmt.Errorf("%w; its activation marker records no module type either, so it cannot be deactivated: restore the container file, or deactivate it with dysnomia deactivate --type TYPE --environment", l.err)
+	if l.err != nil && errors.Is(l.err, config.ErrNotFound) && leaving {
+		return l.c, fmt.Errorf("%w; its %s marker records no module type either, so %s cannot run: restore the container file, or run dysnomia %s --type TYPE --environment", l.err, markerKind(s.Reason), s.Activity, s.Activity)
 	}
 	return l.c, l.err
 }
@@ -181,10 +184,23 @@ func (e *Executor) bookkeep(s Step, c module.Container) error {
 		return st.RecordActive(s.Key, s.Path, c.Type)
 	case module.Deactivate:
 		active, err := st.IsActive(s.Key)
-		if err != nil || !active {
+		if err != nil {
 			return err
 		}
-		return st.MarkGarbage(s.Key)
+		if active {
+			if err := st.MarkGarbage(s.Key); err != nil {
+				return err
+			}
+		}
+		// A module that wrote its own garbage marker may have left it
+		// empty: the marker must still name the component and its type,
+		// since collect-garbage has nothing else to go by once the
+		// component has left the components path.
+		typ := c.Type
+		if typ == "" {
+			typ = s.Type
+		}
+		return st.RecordGarbage(s.Key, s.Path, typ)
 	case module.CollectGarbage:
 		if s.Reason != Garbage {
 			return nil

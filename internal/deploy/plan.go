@@ -109,7 +109,7 @@ func Each(act module.Activity, markers []store.Marker, reason Reason, find func(
 		if s.Path == "" {
 			path, err := find(m.Key)
 			if err != nil {
-				s.Problem = fmt.Errorf("its %s marker records no component path (written by upstream Dysnomia) and it cannot be found in the components path: %w", markerKind(reason), err)
+				s.Problem = fmt.Errorf("its %s marker records no component path (written by upstream Dysnomia, or by a module itself) and it cannot be found in the components path: %w", markerKind(reason), err)
 			}
 			s.Path = path
 		}

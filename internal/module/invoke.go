@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/dysnomia-go/dysnomia/internal/config"
+	"github.com/dysnomia-go/dysnomia/internal/name"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 	"github.com/dysnomia-go/dysnomia/internal/ui"
 )
@@ -30,6 +32,12 @@ type Invoker struct {
 	Environ   []string // the caller's environment, as os.Environ
 	ShellMode config.ShellMode
 	Store     *store.Store
+	// ComponentProperties, when set, returns the properties a component
+	// declares itself (a system config's per-component properties), for
+	// the component k at path; they are merged over the container file's
+	// properties, as system switch merges them. Not used with
+	// --environment, where the caller passes every property.
+	ComponentProperties func(k store.Key, path string) (config.Properties, error)
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -48,6 +56,14 @@ var (
 func (iv *Invoker) Prepare(spec Spec) (*Request, Module, error) {
 	if spec.Activity == "" {
 		return nil, nil, errors.New("no activity given")
+	}
+	// Names are checked before anything is looked up or run, so that a
+	// hostile or mistyped name has no effect at all.
+	if err := checkArg("--container", spec.Container); err != nil {
+		return nil, nil, err
+	}
+	if err := checkArg("--component", spec.Component); err != nil {
+		return nil, nil, err
 	}
 	var c Container
 	switch {
@@ -87,6 +103,9 @@ func (iv *Invoker) Prepare(spec Spec) (*Request, Module, error) {
 		c.Arg = c.Type
 	}
 	c.Name = config.NameOf(c.Arg)
+	if err := checkDerived("container", c.Name, c.Arg); err != nil {
+		return nil, nil, err
+	}
 
 	if spec.Component == "" {
 		return nil, nil, ErrNoComponent
@@ -106,6 +125,23 @@ func (iv *Invoker) Prepare(spec Spec) (*Request, Module, error) {
 		comp = Component{Path: p}
 	}
 	comp.Name = config.NameOf(comp.Path)
+	if err := checkDerived("component", comp.Name, spec.Component); err != nil {
+		return nil, nil, err
+	}
+
+	if !spec.Environment && iv.ComponentProperties != nil {
+		own, err := iv.ComponentProperties(store.Key{Container: c.Name, Component: comp.Name}, comp.Path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(own) > 0 {
+			merged := append(config.Properties(nil), c.Properties...)
+			for _, p := range own {
+				merged.Set(p)
+			}
+			c.Properties = merged
+		}
+	}
 
 	m, err := iv.Registry.Resolve(c.Type, iv.Env.ModulesPath)
 	if err != nil {
@@ -125,6 +161,29 @@ func (iv *Invoker) Prepare(spec Spec) (*Request, Module, error) {
 		Command:   spec.Command,
 	}
 	return req, m, nil
+}
+
+// checkArg checks a --container or --component value given as a name (not
+// as a path starting with "/" or "./"): it is looked up as one entry of a
+// search directory, so it must be a valid name itself — "a/b" or "../x"
+// would reach outside the directory or act on another component.
+func checkArg(flag, v string) error {
+	if v == "" || config.IsPath(v) {
+		return nil
+	}
+	if err := name.Check(v); err != nil {
+		return fmt.Errorf("%s %s: %w (to name it by its path, start the path with / or ./)", flag, strconv.Quote(v), err)
+	}
+	return nil
+}
+
+// checkDerived checks the name a container or component gets from its
+// argument (the base name of a path, without a store hash).
+func checkDerived(what, n, arg string) error {
+	if err := name.Check(n); err != nil {
+		return fmt.Errorf("%s %s: %w", what, strconv.Quote(arg), err)
+	}
+	return nil
 }
 
 // Run prepares and runs spec. The shell activity is handed to RunShell.

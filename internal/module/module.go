@@ -139,7 +139,7 @@ func (r *Request) RestoreTarget() (sn store.Snapshot, ok bool, err error) {
 		return sn, false, fmt.Errorf("restore %s: snapshot id: %w", k, err)
 	}
 	if _, err := os.Stat(r.Store.SnapshotDir(sn)); err != nil {
-		return sn, false, fmt.Errorf("restore %s: no snapshot %s in %s", k, id, r.Store.Dir())
+		return sn, false, &store.IntegrityError{Problems: []string{fmt.Sprintf("restore %s: snapshot %s is missing from %s", k, sn.Rel(), r.Store.Dir())}}
 	}
 	return sn, true, nil
 }

@@ -29,6 +29,12 @@ func (iv *Invoker) PrepareContainer(act Activity, c Container, componentPath str
 	if !filepath.IsAbs(componentPath) {
 		return nil, nil, fmt.Errorf("%s in container %s: component path %q is not absolute", act, c.Name, componentPath)
 	}
+	if err := checkDerived("container", c.Name, c.Arg); err != nil {
+		return nil, nil, err
+	}
+	if err := checkDerived("component", config.NameOf(componentPath), componentPath); err != nil {
+		return nil, nil, err
+	}
 	m, err := iv.Registry.Resolve(c.Type, iv.Env.ModulesPath)
 	if err != nil {
 		return nil, nil, err

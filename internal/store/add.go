@@ -96,14 +96,16 @@ func (s *Store) Add(ctx context.Context, k Key, path string) (Added, error) {
 }
 
 func (s *Store) addInStore(ctx context.Context, sn Snapshot) (Added, error) {
-	if err := s.Verify(sn); err != nil {
-		return Added{}, err
-	}
+	// Verified under the lock, so that gc cannot remove it before its
+	// generation is added.
 	unlock, err := s.Lock(ctx, "add "+sn.Rel())
 	if err != nil {
 		return Added{}, fmt.Errorf("add %s: %w", sn.Rel(), err)
 	}
 	defer unlock()
+	if err := s.Verify(sn); err != nil {
+		return Added{}, err
+	}
 	n, added, err := s.addGeneration(sn)
 	if err != nil {
 		return Added{}, fmt.Errorf("add %s: %w", sn.Rel(), err)

@@ -25,9 +25,10 @@ const (
 
 // Warnings and notes: worth knowing, not damage.
 const (
-	KindNoChecksum Kind = "no-checksum"     // nothing to verify a snapshot against (upstream treats this as a warning)
-	KindOrphan     Kind = "orphan-snapshot" // a snapshot no generation points to; gc removes it
-	KindStray      Kind = "stray"           // a leftover of an interrupted write; repair and gc remove it
+	KindNoChecksum  Kind = "no-checksum"     // nothing to verify a snapshot against (upstream treats this as a warning)
+	KindOrphan      Kind = "orphan-snapshot" // a snapshot no generation points to; gc removes it
+	KindStray       Kind = "stray"           // a leftover of an interrupted write; repair and gc remove it
+	KindPermissions Kind = "permissions"     // other users can read or list an entry; repair makes it private
 )
 
 // Finding is one thing Check found.
@@ -51,7 +52,9 @@ func (f Finding) Problem() bool {
 }
 
 // Repairable reports whether Repair removes what the finding names.
-func (f Finding) Repairable() bool { return f.Kind == KindStray || f.Kind == KindDangling }
+func (f Finding) Repairable() bool {
+	return f.Kind == KindStray || f.Kind == KindDangling || f.Kind == KindPermissions
+}
 
 // CheckReport is the outcome of Check.
 type CheckReport struct {
@@ -123,6 +126,9 @@ func (s *Store) scan(ctx context.Context, sel Selection, verify bool, verified f
 		rel := s.rel(dir)
 		r.Findings = append(r.Findings, Finding{Kind: KindStray, Path: rel,
 			Message: fmt.Sprintf("%s is the work directory of an interrupted write (its process is gone)", rel)})
+	}
+	if err := s.checkPermissions(ctx, sel, keys, r); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -266,13 +272,15 @@ func sortGenerationNames(names []string) {
 // RepairResult lists what Repair removed, as paths relative to the state
 // directory.
 type RepairResult struct {
-	Removed []string `json:"removed"`
+	Removed   []string `json:"removed"`
+	Tightened int      `json:"tightened,omitempty"` // how many entries were made private (0700/0600)
 }
 
 // Repair removes, under the store lock, what Check reports as repairable in
 // the selection: leftovers of interrupted writes (work directories of dead
 // processes, half-written links and records, records of snapshots that are
-// gone) and generation links that point to a missing snapshot. It never
+// gone) and generation links that point to a missing snapshot; and it makes
+// entries that other users could read private again (0700/0600). It never
 // touches a snapshot: a damaged snapshot can only be replaced by a good copy
 // (import one, or commit the same state again).
 func (s *Store) Repair(ctx context.Context, sel Selection) (*RepairResult, error) {
@@ -296,9 +304,19 @@ func (s *Store) Repair(ctx context.Context, sel Selection) (*RepairResult, error
 		dirs := map[string]bool{}
 		for _, f := range todo {
 			p := s.path(filepath.FromSlash(f.Path))
-			if f.Kind == KindStray && strings.HasPrefix(f.Path, "tmp/") {
+			switch {
+			case f.Kind == KindPermissions:
+				// The whole state directory for an empty selection; with
+				// a selection, "." is the state directory alone.
+				n, err := tightenTree(p, f.Path != "." || sel == (Selection{}))
+				if err != nil {
+					return res, fmt.Errorf("repair: %w", err)
+				}
+				res.Tightened += n
+				continue
+			case f.Kind == KindStray && strings.HasPrefix(f.Path, "tmp/"):
 				err = removeTemp(p)
-			} else {
+			default:
 				err = removeIfExists(p)
 			}
 			if err != nil {

@@ -115,7 +115,9 @@ func TestCheckNotesAndRepair(t *testing.T) {
 	for _, f := range r.Findings {
 		kinds[f.Kind]++
 	}
-	want := map[Kind]int{KindDangling: 1, KindStray: 1, KindNoChecksum: 1, KindOrphan: 1}
+	// The upstream snapshot and the stray were written 0755/0644: the
+	// whole store is one permissions finding.
+	want := map[Kind]int{KindDangling: 1, KindStray: 1, KindNoChecksum: 1, KindOrphan: 1, KindPermissions: 1}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("findings (-want +got):\n%s\n%+v", diff, r.Findings)
 	}
@@ -127,6 +129,9 @@ func TestCheckNotesAndRepair(t *testing.T) {
 	}
 	if len(res.Removed) != 4 {
 		t.Errorf("repair removed %v, want the dangling link, the stray, and the records of the missing snapshot", res.Removed)
+	}
+	if res.Tightened != 2 { // the upstream snapshot's directory and file; the stray is gone
+		t.Errorf("repair made %d entries private, want 2", res.Tightened)
 	}
 	r, _ = s.Check(context.Background(), Selection{}, nil)
 	if r.Err() != nil {

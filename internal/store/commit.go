@@ -20,6 +20,24 @@ type Committed struct {
 	Status        Status // Installed, Present (de-duplicated) or Replaced (a damaged copy was repaired)
 }
 
+// Summary describes the outcome in the one wording every module reports:
+//
+//	snapshot <c>/<comp>/<id>: generation N
+//	snapshot <c>/<comp>/<id>: unchanged, still generation N
+//	snapshot <c>/<comp>/<id>: repaired (a damaged copy was replaced), generation N
+//	snapshot <c>/<comp>/<id>: repaired (a damaged copy was replaced), still generation N
+func (c Committed) Summary() string {
+	switch {
+	case c.Status == Replaced && c.NewGeneration:
+		return fmt.Sprintf("snapshot %s: repaired (a damaged copy was replaced), generation %d", c.Rel(), c.Generation)
+	case c.Status == Replaced:
+		return fmt.Sprintf("snapshot %s: repaired (a damaged copy was replaced), still generation %d", c.Rel(), c.Generation)
+	case c.NewGeneration:
+		return fmt.Sprintf("snapshot %s: generation %d", c.Rel(), c.Generation)
+	}
+	return fmt.Sprintf("snapshot %s: unchanged, still generation %d", c.Rel(), c.Generation)
+}
+
 // Commit takes a snapshot of k: fill streams the dump into a Dump, which
 // compresses it into a work directory inside the store; the store derives
 // the snapshot's id from the content, makes it visible atomically (fsync,
@@ -46,7 +64,7 @@ func (s *Store) Commit(ctx context.Context, k Key, meta Meta, fill func(*Dump) e
 	defer removeTemp(work)
 
 	payload := filepath.Join(work, "payload")
-	if err := os.Mkdir(payload, 0o755); err != nil {
+	if err := mkdirPrivate(payload); err != nil {
 		return Committed{}, fmt.Errorf("snapshot %s: %w", k, err)
 	}
 	d := &Dump{dir: payload, report: s.Report, label: "snapshot " + k.String()}

@@ -249,3 +249,27 @@ func pgDumpLike(n int) []byte {
 }
 
 func itoa10(n int) string { return strconv.Itoa(n) }
+
+// Summary words each outcome of a commit the one way every module reports
+// it; a commit that rewrites a damaged copy of the same id says so.
+func TestCommittedSummary(t *testing.T) {
+	s := newStore(t)
+	first := commitText(t, s, testKey, "a\n")
+	again := commitText(t, s, testKey, "a\n")
+	flipByte(t, filepath.Join(s.SnapshotDir(first.Snapshot), "dump.sql.zst"))
+	repaired := commitText(t, s, testKey, "a\n")
+	second := commitText(t, s, testKey, "b\n")
+	got := []string{first.Summary(), again.Summary(), repaired.Summary(), second.Summary()}
+	want := []string{
+		"snapshot " + first.Rel() + ": generation 1",
+		"snapshot " + first.Rel() + ": unchanged, still generation 1",
+		"snapshot " + first.Rel() + ": repaired (a damaged copy was replaced), still generation 1",
+		"snapshot " + second.Rel() + ": generation 2",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("summaries (-want +got):\n%s", diff)
+	}
+	if err := s.Verify(first.Snapshot); err != nil {
+		t.Errorf("after the repairing commit: %v", err)
+	}
+}

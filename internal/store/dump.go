@@ -38,8 +38,13 @@ type FileInfo struct {
 // without "..") and returns a writer that compresses into name+".zst"
 // (continued in name+".zst.000001", … beyond 64 MiB of compressed data). The
 // writer must be closed.
+//
+// The encoder runs on one goroutine: its output is the same with more, and
+// a dump tool and its server compete with it for the cores; on 2 cores,
+// one goroutine compresses a pg_dump archive with two thirds of the CPU
+// time of two (measured on a pgbench dump and on random base64 text).
 func (d *Dump) Create(name string) (io.WriteCloser, error) {
-	return d.create(name, EncoderOptions())
+	return d.create(name, append(EncoderOptions(), zstd.WithEncoderConcurrency(1)))
 }
 
 // CreateFast is Create with zstd's fastest level (FastEncoderOptions) and one
@@ -54,6 +59,20 @@ func (d *Dump) CreateFast(name string) (io.WriteCloser, error) {
 	return d.create(name, append(FastEncoderOptions(), zstd.WithEncoderConcurrency(1)))
 }
 
+// CreateDump is Create for the dumps of a database server's own dump tool,
+// gigabytes of it with the tool and the server busy on the same cores:
+// zstd's fastest level, with entropy coding of blocks in which it finds no
+// matches (DumpEncoderOptions), on one goroutine. Measured on a 2-core
+// machine (bench/postgresql): on a pgbench dump it takes a little less CPU
+// than Create's default level and compresses as well; on random base64
+// text, which has almost no matches, the default level spends four times
+// the CPU and stores the text uncompressed, while this compresses it to
+// three quarters, better than the zstd program at level 3, in a third of
+// that program's CPU time.
+func (d *Dump) CreateDump(name string) (io.WriteCloser, error) {
+	return d.create(name, append(DumpEncoderOptions(), zstd.WithEncoderConcurrency(1)))
+}
+
 func (d *Dump) create(name string, opts []zstd.EOption) (io.WriteCloser, error) {
 	if err := validFileName(name); err != nil {
 		return nil, err
@@ -62,7 +81,7 @@ func (d *Dump) create(name string, opts []zstd.EOption) (io.WriteCloser, error) 
 		d.pipe = newPipeHash()
 	}
 	stored := &partWriter{dir: d.dir, name: name + ".zst", pipe: d.pipe}
-	if err := os.MkdirAll(filepath.Dir(filepath.Join(d.dir, filepath.FromSlash(name))), 0o755); err != nil {
+	if err := mkdirAllPrivate(d.dir, filepath.Dir(filepath.Join(d.dir, filepath.FromSlash(name)))); err != nil {
 		return nil, err
 	}
 	if err := stored.open(); err != nil {
@@ -84,6 +103,12 @@ func (d *Dump) create(name string, opts []zstd.EOption) (io.WriteCloser, error) 
 // which is what makes snapshot ids content addresses.
 func EncoderOptions() []zstd.EOption {
 	return []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault)}
+}
+
+// DumpEncoderOptions are the zstd settings of CreateDump; like
+// EncoderOptions, their output depends only on them and the library version.
+func DumpEncoderOptions() []zstd.EOption {
+	return []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithAllLitEntropyCompression(true)}
 }
 
 // FastEncoderOptions are the zstd settings of CreateFast; like
@@ -177,7 +202,7 @@ type partWriter struct {
 
 func (w *partWriter) open() error {
 	p := filepath.Join(w.dir, filepath.FromSlash(partName(w.name, w.part)))
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := createPrivate(p, false)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
 )
 
 // The hash computed while the dump is written must be the NAR hash of the
@@ -157,5 +159,56 @@ func TestPartNames(t *testing.T) {
 	}
 	if !strings.HasPrefix(partName("x", 1), "x.") {
 		t.Fatal()
+	}
+}
+
+// The stored bytes of a payload file are exactly what a zstd encoder with
+// EncoderOptions (FastEncoderOptions, DumpEncoderOptions) and more
+// goroutines writes: the single encoder goroutine of Create (CreateFast,
+// CreateDump) changes no snapshot id.
+func TestDumpOutputIndependentOfConcurrency(t *testing.T) {
+	data := pgDumpLike(3 << 20)
+	for _, kind := range []string{"default", "fast", "dump"} {
+		s := newStore(t)
+		c, err := s.Commit(context.Background(), testKey, Meta{Module: "test"}, func(d *Dump) error {
+			create := d.Create
+			switch kind {
+			case "fast":
+				create = d.CreateFast
+			case "dump":
+				create = d.CreateDump
+			}
+			w, err := create("dump.sql")
+			if err != nil {
+				return err
+			}
+			for off := 0; off < len(data); off += 40000 {
+				if _, err := w.Write(data[off:min(off+40000, len(data))]); err != nil {
+					return err
+				}
+			}
+			return w.Close()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(s.SnapshotDir(c.Snapshot), "dump.sql.zst"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := EncoderOptions()
+		switch kind {
+		case "fast":
+			opts = FastEncoderOptions()
+		case "dump":
+			opts = DumpEncoderOptions()
+		}
+		var want bytes.Buffer
+		enc, _ := zstd.NewWriter(&want, append(opts, zstd.WithEncoderConcurrency(4))...)
+		enc.Write(data)
+		enc.Close()
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s: stored %d bytes differ from the encoder's %d with 4 goroutines", kind, len(got), want.Len())
+		}
 	}
 }

@@ -16,10 +16,12 @@ import (
 	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 )
 
-// mkdirAllSync is os.MkdirAll that also syncs the parent of every directory
-// it creates, so that a directory that later receives a renamed snapshot
-// survives a crash together with it.
-func mkdirAllSync(dir string) error {
+// mkdirAll is os.MkdirAll that also syncs the parent of every directory it
+// creates, so that a directory that later receives a renamed snapshot
+// survives a crash together with it. Directories it creates inside the
+// state directory (and the state directory itself) are private (DirMode);
+// those above it, 0755.
+func (s *Store) mkdirAll(dir string) error {
 	if fi, err := os.Stat(dir); err == nil {
 		if !fi.IsDir() {
 			return fmt.Errorf("%s is not a directory", dir)
@@ -28,17 +30,30 @@ func mkdirAllSync(dir string) error {
 	}
 	parent := filepath.Dir(dir)
 	if parent != dir {
-		if err := mkdirAllSync(parent); err != nil {
+		if err := s.mkdirAll(parent); err != nil {
 			return err
 		}
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	mode := fs.FileMode(0o755)
+	if within(s.dir, dir) {
+		mode = DirMode
+	}
+	if err := os.Mkdir(dir, mode); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil
 		}
 		return err
 	}
+	if err := os.Chmod(dir, mode); err != nil {
+		return err
+	}
 	return atomicfile.SyncDir(parent)
+}
+
+// within reports whether path is root or lies below it (lexically).
+func within(root, path string) bool {
+	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // syncDirs fsyncs every directory below and including root. Regular files
@@ -150,7 +165,7 @@ func copyNode(src, dst string) error {
 		}
 		return os.Symlink(target, dst)
 	case fi.IsDir():
-		if err := os.Mkdir(dst, 0o755); err != nil {
+		if err := mkdirPrivate(dst); err != nil {
 			return err
 		}
 		entries, err := os.ReadDir(src)
@@ -178,11 +193,7 @@ func copyRegular(src, dst string, mode fs.FileMode) error {
 		return err
 	}
 	defer in.Close()
-	perm := fs.FileMode(0o644)
-	if mode&0o100 != 0 {
-		perm = 0o755
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	out, err := createPrivate(dst, mode&0o100 != 0)
 	if err != nil {
 		return err
 	}

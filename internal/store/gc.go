@@ -30,14 +30,27 @@ type GCResult struct {
 // before being deleted), so a gc killed at any point leaves every visible
 // snapshot whole. GC holds the store lock.
 func (s *Store) GC(ctx context.Context, sel Selection, keep int) (*GCResult, error) {
+	return s.gc(ctx, sel, keep, false)
+}
+
+// GCDryRun reports what GC would remove, removing nothing. It reads
+// without the lock, so a writer running meanwhile can change the answer.
+func (s *Store) GCDryRun(ctx context.Context, sel Selection, keep int) (*GCResult, error) {
+	return s.gc(ctx, sel, keep, true)
+}
+
+func (s *Store) gc(ctx context.Context, sel Selection, keep int, dry bool) (*GCResult, error) {
 	if keep < 0 {
 		return nil, fmt.Errorf("gc: keep %d: want a non-negative number of generations", keep)
 	}
-	unlock, err := s.Lock(ctx, "gc")
-	if err != nil {
-		return nil, fmt.Errorf("gc: %w", err)
+	if !dry {
+		unlock, err := s.Lock(ctx, "gc")
+		if err != nil {
+			return nil, fmt.Errorf("gc: %w", err)
+		}
+		defer unlock()
 	}
-	defer unlock()
+	g := &gcRun{s: s, dry: dry}
 	res := &GCResult{}
 	stale, err := s.StaleTemp()
 	if err != nil {
@@ -45,9 +58,11 @@ func (s *Store) GC(ctx context.Context, sel Selection, keep int) (*GCResult, err
 	}
 	for _, dir := range stale {
 		rel := s.rel(dir)
-		s.Report.Infof("Removing abandoned work directory: %s", rel)
-		if err := removeTemp(dir); err != nil {
-			return res, fmt.Errorf("gc: %w", err)
+		g.say("abandoned work directory %s", rel)
+		if !dry {
+			if err := removeTemp(dir); err != nil {
+				return res, fmt.Errorf("gc: %w", err)
+			}
 		}
 		res.Strays = append(res.Strays, rel)
 	}
@@ -65,14 +80,17 @@ func (s *Store) GC(ctx context.Context, sel Selection, keep int) (*GCResult, err
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		if trash == "" {
+		if trash == "" && !dry {
 			if trash, err = s.TempDir("gc"); err != nil {
 				return res, fmt.Errorf("gc: %w", err)
 			}
 		}
-		if err := s.gcKey(k, keep, trash, res); err != nil {
+		if err := g.key(k, keep, trash, res); err != nil {
 			return res, fmt.Errorf("gc %s: %w", k, err)
 		}
+	}
+	if dry {
+		return res, nil
 	}
 	for _, kind := range []string{"generations", "snapshots", "checksums", "metadata"} {
 		containers, _ := readDirNames(s.path(kind))
@@ -85,13 +103,37 @@ func (s *Store) GC(ctx context.Context, sel Selection, keep int) (*GCResult, err
 	return res, nil
 }
 
-func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
+// gcRun is one GC or dry run: what it does to the file system goes through
+// it, so that a dry run does nothing but tell.
+type gcRun struct {
+	s   *Store
+	dry bool
+}
+
+// say reports one removal: "removing …", or "would remove …" in a dry run.
+func (g *gcRun) say(format string, args ...any) {
+	verb := "removing "
+	if g.dry {
+		verb = "would remove "
+	}
+	g.s.Report.Infof(verb+format, args...)
+}
+
+func (g *gcRun) remove(p string) error {
+	if g.dry {
+		return nil
+	}
+	return os.Remove(p)
+}
+
+func (g *gcRun) key(k Key, keep int, trash string, res *GCResult) error {
+	s := g.s
 	gp := s.path("generations", k.Container, k.Component)
 	sp := s.path("snapshots", k.Container, k.Component)
 	cp := s.path("checksums", k.Container, k.Component)
 	mp := s.path("metadata", k.Container, k.Component)
 
-	if err := s.removeStrays(gp, res); err != nil {
+	if err := g.removeStrays(gp, res); err != nil {
 		return err
 	}
 	gens, err := s.Generations(k)
@@ -99,15 +141,17 @@ func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
 		return err
 	}
 	if len(gens) > keep {
-		for _, g := range gens[:len(gens)-keep] {
-			s.Report.Infof("Removing old generation symlink: %s/%d", k, g.N)
-			if err := os.Remove(filepath.Join(gp, strconv.Itoa(g.N))); err != nil {
+		for _, gen := range gens[:len(gens)-keep] {
+			g.say("old generation %s/%d (snapshot %s)", k, gen.N, gen.Snapshot.ID)
+			if err := g.remove(filepath.Join(gp, strconv.Itoa(gen.N))); err != nil {
 				return err
 			}
-			res.Generations = append(res.Generations, g)
+			res.Generations = append(res.Generations, gen)
 		}
-		if err := atomicfile.SyncDir(gp); err != nil {
-			return err
+		if !g.dry {
+			if err := atomicfile.SyncDir(gp); err != nil {
+				return err
+			}
 		}
 		gens = gens[len(gens)-keep:]
 	}
@@ -126,7 +170,11 @@ func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
 			continue
 		}
 		sn := Snapshot{Key: k, ID: id}
-		s.Report.Infof("Removing old snapshot: %s", sn.Rel())
+		g.say("old snapshot %s", sn.Rel())
+		res.Snapshots = append(res.Snapshots, sn)
+		if g.dry {
+			continue
+		}
 		// Out of sight first, in one step; then its records.
 		if err := os.Rename(filepath.Join(sp, id), filepath.Join(trash, strconv.Itoa(len(res.Snapshots))+"-"+id)); err != nil {
 			return err
@@ -138,7 +186,6 @@ func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
 		if err := removeIfExists(s.metadataFile(sn)); err != nil {
 			return err
 		}
-		res.Snapshots = append(res.Snapshots, sn)
 	}
 	if removed {
 		if err := atomicfile.SyncDir(sp); err != nil {
@@ -147,8 +194,14 @@ func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
 	}
 
 	// Records whose snapshot is gone, and half-written records.
+	gone := map[string]bool{}
+	for _, sn := range res.Snapshots {
+		if sn.Key == k {
+			gone[sn.ID] = true
+		}
+	}
 	for _, dir := range []string{cp, mp} {
-		if err := s.removeStrays(dir, res); err != nil {
+		if err := g.removeStrays(dir, res); err != nil {
 			return err
 		}
 		names, err := readDirNames(dir)
@@ -160,21 +213,24 @@ func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
 			if dir == mp {
 				id = strings.TrimSuffix(name, ".json")
 			}
-			if referenced[id] {
+			if referenced[id] || gone[id] { // a removed snapshot's records went with it
 				continue
 			}
 			if ok, err := exists(filepath.Join(sp, id)); err != nil || ok {
 				continue
 			}
 			p := filepath.Join(dir, name)
-			if err := os.Remove(p); err != nil {
+			g.say("record of a missing snapshot %s", s.rel(p))
+			if err := g.remove(p); err != nil {
 				return err
 			}
 			res.Strays = append(res.Strays, s.rel(p))
 		}
 	}
-	for _, dir := range []string{gp, sp, cp, mp} {
-		os.Remove(dir) // only if empty
+	if !g.dry {
+		for _, dir := range []string{gp, sp, cp, mp} {
+			os.Remove(dir) // only if empty
+		}
 	}
 	return nil
 }
@@ -182,7 +238,7 @@ func (s *Store) gcKey(k Key, keep int, trash string, res *GCResult) error {
 // removeStrays removes ".tmp-*" entries of dir: temporary files and links of
 // writers that died before renaming them into place. The caller holds the
 // lock, so no live writer owns one.
-func (s *Store) removeStrays(dir string, res *GCResult) error {
+func (g *gcRun) removeStrays(dir string, res *GCResult) error {
 	names, err := readDirNames(dir)
 	if err != nil {
 		return err
@@ -192,10 +248,11 @@ func (s *Store) removeStrays(dir string, res *GCResult) error {
 			continue
 		}
 		p := filepath.Join(dir, name)
-		if err := os.Remove(p); err != nil {
+		g.say("leftover of an interrupted write %s", g.s.rel(p))
+		if err := g.remove(p); err != nil {
 			return err
 		}
-		res.Strays = append(res.Strays, s.rel(p))
+		res.Strays = append(res.Strays, g.s.rel(p))
 	}
 	return nil
 }

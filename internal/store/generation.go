@@ -147,7 +147,7 @@ func (s *Store) addGeneration(sn Snapshot) (n int, added bool, err error) {
 		return last.N, false, nil
 	}
 	dir := s.path("generations", sn.Container, sn.Component)
-	if err := mkdirAllSync(dir); err != nil {
+	if err := s.mkdirAll(dir); err != nil {
 		return 0, false, err
 	}
 	// Number after the highest numbered entry of any kind, so a broken

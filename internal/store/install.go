@@ -73,6 +73,19 @@ type InstalledSnapshot struct {
 // different, intact snapshot with the same id is an error. On an error
 // nothing of in becomes visible unless it was installed before the error.
 func (s *Store) Install(ctx context.Context, what string, in []Incoming, gens []Snapshot) (*InstallResult, error) {
+	unlock, err := s.Lock(ctx, what)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.InstallLocked(ctx, in, gens)
+}
+
+// InstallLocked is Install for a caller that holds the store lock already:
+// one that decided, under the lock, which snapshots the store has (as
+// import does while it reads a stream), so that gc cannot remove them
+// before their generations are added.
+func (s *Store) InstallLocked(ctx context.Context, in []Incoming, gens []Snapshot) (*InstallResult, error) {
 	incoming := map[Snapshot]bool{}
 	for _, inc := range in {
 		if err := inc.Validate(); err != nil {
@@ -99,11 +112,6 @@ func (s *Store) Install(ctx context.Context, what string, in []Incoming, gens []
 			return nil, fmt.Errorf("generation of %s: %w", g.Rel(), err)
 		}
 	}
-	unlock, err := s.Lock(ctx, what)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	for _, g := range gens {
 		if incoming[g] {
 			continue
@@ -177,7 +185,7 @@ func (s *Store) install(inc Incoming) (Status, error) {
 		if err := s.writeRecords(inc, true); err != nil {
 			return 0, err
 		}
-		if err := mkdirAllSync(filepath.Dir(target)); err != nil {
+		if err := s.mkdirAll(filepath.Dir(target)); err != nil {
 			return 0, err
 		}
 		if err := os.Rename(inc.Dir, target); err != nil {
@@ -236,10 +244,10 @@ func (s *Store) writeRecords(inc Incoming, overwrite bool) error {
 	if have, err := exists(sumFile); err != nil {
 		return err
 	} else if overwrite || !have {
-		if err := mkdirAllSync(filepath.Dir(sumFile)); err != nil {
+		if err := s.mkdirAll(filepath.Dir(sumFile)); err != nil {
 			return err
 		}
-		if err := atomicfile.Write(sumFile, []byte(inc.Checksum), 0o644); err != nil {
+		if err := atomicfile.Write(sumFile, []byte(inc.Checksum), FileMode); err != nil {
 			return err
 		}
 	}

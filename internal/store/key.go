@@ -35,6 +35,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/dysnomia-go/dysnomia/internal/name"
 )
 
 // Key names a component inside a container.
@@ -56,19 +58,10 @@ func (k Key) Validate() error {
 	return nil
 }
 
-// ValidSegment accepts names usable as one directory entry: not empty, not
-// "." or "..", no "/" and no NUL.
-func ValidSegment(s string) error {
-	switch {
-	case s == "":
-		return fmt.Errorf("empty name")
-	case s == "." || s == "..":
-		return fmt.Errorf("invalid name %q", s)
-	case strings.ContainsAny(s, "/\x00"):
-		return fmt.Errorf("invalid name %q: contains '/' or NUL", s)
-	}
-	return nil
-}
+// ValidSegment accepts names usable as one directory entry of the store:
+// container and component names and snapshot ids, by the one rule of
+// package name.
+func ValidSegment(s string) error { return name.Check(s) }
 
 // Snapshot names one snapshot in the store.
 type Snapshot struct {

@@ -54,10 +54,10 @@ func (e *LockedError) Error() string {
 // holder, for the messages of those who wait. The lock is not reentrant: a
 // process that holds it and asks again waits for itself.
 func (s *Store) Lock(ctx context.Context, what string) (unlock func(), err error) {
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+	if err := s.mkdirAll(s.dir); err != nil {
 		return nil, fmt.Errorf("lock state directory: %w", err)
 	}
-	f, err := os.OpenFile(s.path("lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(s.path("lock"), os.O_RDWR|os.O_CREATE, FileMode)
 	if err != nil {
 		return nil, fmt.Errorf("lock state directory: %w", err)
 	}

@@ -44,7 +44,7 @@ func (s *Store) RecordActive(k Key, componentPath, typ string) error {
 		return fmt.Errorf("mark %s active: component path or type contains a newline", k)
 	}
 	act := s.path("activated", k.Container, k.Component)
-	if err := os.MkdirAll(filepath.Dir(act), 0o755); err != nil {
+	if err := s.mkdirAll(filepath.Dir(act)); err != nil {
 		return fmt.Errorf("mark %s active: %w", k, err)
 	}
 	garbage := s.path("garbage", k.Container, k.Component)
@@ -60,7 +60,7 @@ func (s *Store) RecordActive(k Key, componentPath, typ string) error {
 			return nil
 		}
 	}
-	if err := atomicfile.Write(act, []byte(want), 0o644); err != nil {
+	if err := atomicfile.Write(act, []byte(want), FileMode); err != nil {
 		return fmt.Errorf("mark %s active: %w", k, err)
 	}
 	return nil
@@ -80,26 +80,66 @@ func (s *Store) UnmarkActive(k Key) error {
 	return removeIfExists(s.path("activated", k.Container, k.Component))
 }
 
-// MarkGarbage turns the activated marker into a garbage marker: the component
-// is deactivated but its state is kept until collect-garbage. Deactivating a
-// component that is already garbage, or that was never activated, does
-// nothing.
+// MarkGarbage turns the activated marker into a garbage marker, with what
+// it records: the component is deactivated but its state is kept until
+// collect-garbage. Deactivating a component that is already garbage, or that
+// was never activated, does nothing. A garbage marker left next to an
+// activated one (by a module that writes markers its own way) is replaced:
+// the activated marker is the later record.
 func (s *Store) MarkGarbage(k Key) error {
 	if err := k.Validate(); err != nil {
 		return err
 	}
 	garbage := s.path("garbage", k.Container, k.Component)
-	if _, err := os.Lstat(garbage); err == nil {
-		return nil
-	}
 	act := s.path("activated", k.Container, k.Component)
 	if _, err := os.Lstat(act); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(garbage), 0o755); err != nil {
+	if err := s.mkdirAll(filepath.Dir(garbage)); err != nil {
 		return fmt.Errorf("mark %s as garbage: %w", k, err)
 	}
 	if err := os.Rename(act, garbage); err != nil {
+		return fmt.Errorf("mark %s as garbage: %w", k, err)
+	}
+	return nil
+}
+
+// RecordGarbage makes an existing garbage marker record the component path
+// and module type when it records neither (a module that writes its own,
+// empty, garbage marker), or the type alone when it records this path
+// without one, so that collect-garbage can find the component and its
+// module after the component has left the components path and its container
+// file has gone. A marker recording another path is left alone, and so is a
+// missing one.
+func (s *Store) RecordGarbage(k Key, componentPath, typ string) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	if strings.ContainsAny(componentPath+typ, "\n\x00") {
+		return fmt.Errorf("mark %s as garbage: component path or type contains a newline", k)
+	}
+	garbage := s.path("garbage", k.Container, k.Component)
+	data, err := os.ReadFile(garbage)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s as garbage: %w", k, err)
+	}
+	m := parseMarker(data)
+	switch {
+	case componentPath == "":
+		return nil
+	case m.ComponentPath == "":
+	case m.ComponentPath == componentPath && m.Type == "" && typ != "":
+	default:
+		return nil
+	}
+	want := componentPath + "\n"
+	if typ != "" {
+		want += typ + "\n"
+	}
+	if err := atomicfile.Write(garbage, []byte(want), FileMode); err != nil {
 		return fmt.Errorf("mark %s as garbage: %w", k, err)
 	}
 	return nil

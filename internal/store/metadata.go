@@ -74,8 +74,8 @@ func (s *Store) writeMetadata(sn Snapshot, md *Metadata) error {
 		return err
 	}
 	file := s.metadataFile(sn)
-	if err := mkdirAllSync(filepath.Dir(file)); err != nil {
+	if err := s.mkdirAll(filepath.Dir(file)); err != nil {
 		return err
 	}
-	return atomicfile.Write(file, append(data, '\n'), 0o644)
+	return atomicfile.Write(file, append(data, '\n'), FileMode)
 }

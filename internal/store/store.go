@@ -26,6 +26,10 @@ func Open(dir string) *Store {
 	return &Store{dir: dir, Report: ui.Discard, LockTimeout: 5 * time.Minute}
 }
 
+// Create makes the state directory, private (DirMode), when it is
+// missing; the directories above it that are missing are made 0755.
+func (s *Store) Create() error { return s.mkdirAll(s.dir) }
+
 // Dir is the state directory.
 func (s *Store) Dir() string { return s.dir }
 

@@ -18,7 +18,7 @@ import (
 // processes that no longer exist. The caller removes it when done.
 func (s *Store) TempDir(what string) (string, error) {
 	tmp := s.path("tmp")
-	if err := mkdirAllSync(tmp); err != nil {
+	if err := s.mkdirAll(tmp); err != nil {
 		return "", fmt.Errorf("create work directory: %w", err)
 	}
 	dir, err := os.MkdirTemp(tmp, fmt.Sprintf("%s-%d-", what, os.Getpid()))

@@ -84,8 +84,18 @@ func TestUpstreamStore(t *testing.T) {
 		t.Errorf("latest reads %q", got)
 	}
 	r, err := s.Check(context.Background(), Selection{}, nil)
-	if err != nil || r.Checked != 12 || len(r.Findings) != 0 {
+	if err != nil || r.Checked != 12 || len(r.Problems()) != 0 {
 		t.Fatalf("check of the upstream store: %+v, %v", r, err)
+	}
+	// Upstream writes 0755/0644: one warning, which repair clears.
+	if len(r.Findings) != 1 || r.Findings[0].Kind != KindPermissions {
+		t.Fatalf("check of the upstream store: findings %+v, want one permissions warning", r.Findings)
+	}
+	if _, err := s.Repair(context.Background(), Selection{}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.Check(context.Background(), Selection{}, nil); len(r.Findings) != 0 {
+		t.Fatalf("after repair: %+v", r.Findings)
 	}
 
 	flipByte(t, filepath.Join(s.SnapshotDir(snaps[4]), "dump.sql.xz"))

@@ -124,10 +124,12 @@ func (r *Record) Save(stateDir string) (changed bool, err error) {
 	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) {
 		return false, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+	// The record lives in the state directory, which is private like the
+	// snapshot store (store.DirMode, store.FileMode).
+	if err := os.MkdirAll(filepath.Dir(file), store.DirMode); err != nil {
 		return false, fmt.Errorf("write the applied record: %w", err)
 	}
-	if err := atomicfile.Write(file, data, 0o644); err != nil {
+	if err := atomicfile.Write(file, data, store.FileMode); err != nil {
 		return false, fmt.Errorf("write the applied record: %w", err)
 	}
 	return true, nil

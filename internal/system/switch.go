@@ -34,6 +34,11 @@ func (e *Engine) stateDir() string { return e.Invoker.Store.Dir() }
 // lock serialises switches and pre-switches on one state directory. It is
 // not the store's lock, which modules take while they write snapshots.
 func (e *Engine) lock(ctx context.Context, what string) (func(), error) {
+	// The lock lives in the state directory's system/ part: make the
+	// state directory first, so that it is private like the rest.
+	if err := e.Invoker.Store.Create(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	ls := store.Open(Dir(e.stateDir()))
 	ls.Report = e.report()
 	ls.LockTimeout = e.Invoker.Store.LockTimeout

@@ -3,10 +3,13 @@ package system
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -354,4 +357,27 @@ func TestSwitchLocked(t *testing.T) {
 	}
 	unlock()
 	f.mustSwitch(cfg)
+}
+
+// Everything a switch writes into the state directory — the record, the
+// views, the lock, the markers, and the state directory itself — is
+// private, whatever the umask.
+func TestSwitchWritesPrivately(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	f := newFixture(t)
+	f.mustSwitch(f.config(recConfig(f, "", "", map[string]string{"a": "v1"})))
+	var loose []string
+	filepath.WalkDir(f.state, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi, _ := d.Info(); d.Type()&fs.ModeSymlink == 0 && fi.Mode().Perm()&0o077 != 0 {
+			loose = append(loose, fmt.Sprintf("%s %04o", p, fi.Mode().Perm()))
+		}
+		return nil
+	})
+	if len(loose) != 0 {
+		t.Errorf("entries other users can read: %v", loose)
+	}
 }

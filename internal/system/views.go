@@ -13,6 +13,7 @@ import (
 
 	"github.com/dysnomia-go/dysnomia/internal/atomicfile"
 	"github.com/dysnomia-go/dysnomia/internal/config"
+	"github.com/dysnomia-go/dysnomia/internal/store"
 )
 
 // ViewsDir is where switch renders the upstream-compatible views of the
@@ -105,7 +106,9 @@ func (v *Views) Write(stateDir string) (changed bool, err error) {
 			return false, nil
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The views live in the state directory, private like the snapshot
+	// store (store.DirMode, store.FileMode): only root reads them.
+	if err := os.MkdirAll(dir, store.DirMode); err != nil {
 		return false, fmt.Errorf("render views: %w", err)
 	}
 	tmp, err := os.MkdirTemp(dir, ".tmp-etc-")
@@ -113,7 +116,7 @@ func (v *Views) Write(stateDir string) (changed bool, err error) {
 		return false, fmt.Errorf("render views: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	if err := os.Chmod(tmp, store.DirMode); err != nil {
 		return false, fmt.Errorf("render views: %w", err)
 	}
 	if err := v.fill(tmp); err != nil {
@@ -156,10 +159,10 @@ func (v *Views) Write(stateDir string) (changed bool, err error) {
 func (v *Views) fill(root string) error {
 	mk := func(rel string) (string, error) {
 		p := filepath.Join(root, filepath.FromSlash(rel))
-		return p, os.MkdirAll(filepath.Dir(p), 0o755)
+		return p, os.MkdirAll(filepath.Dir(p), store.DirMode)
 	}
 	for _, rel := range []string{"containers", "components"} {
-		if err := os.MkdirAll(filepath.Join(root, rel), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(root, rel), store.DirMode); err != nil {
 			return err
 		}
 	}
@@ -168,7 +171,7 @@ func (v *Views) fill(root string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
+		if err := os.WriteFile(p, data, store.FileMode); err != nil {
 			return err
 		}
 	}

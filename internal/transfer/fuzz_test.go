@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dysnomia-go/dysnomia/internal/name"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 )
 
@@ -123,4 +124,46 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// FuzzImportHeader fuzzes what a stream says about its snapshots — the
+// marker, the container and component names, the snapshot id, the checksum
+// and the stream's length — around a valid payload. Whatever they are, an
+// import either refuses the stream with nothing visible or installs
+// snapshots whose names pass the name rule (one path segment, one printable
+// line) and which verify.
+//
+//	go test ./internal/transfer -run '^$' -fuzz '^FuzzImportHeader$' -fuzztime 5m -fuzzminimizetime 50x
+func FuzzImportHeader(f *testing.F) {
+	f.Add(marker, "c", "comp", "", "", 0)
+	f.Add(marker, "c\nd", "comp", "", "", 0)
+	f.Add(marker, "c", "co\x1bmp", "id\n1", "", 3)
+	f.Add("dysnomia-export 1", "..", "-x", "", "sha256:"+strings.Repeat("0", 64), 0)
+	f.Fuzz(func(t *testing.T, mark, container, component, id, sum string, cut int) {
+		stream := streamWithKey(t, store.Key{Container: container, Component: component}, mark, id, sum, fileNode("dump.sql", "hello\n"))
+		if cut < 0 {
+			cut = -cut
+		}
+		if n := cut % 64; n > 0 && n < len(stream) {
+			stream = stream[:len(stream)-n]
+		}
+		s := store.Open(filepath.Join(t.TempDir(), "state"))
+		res, err := Import(context.Background(), s, bytes.NewReader(stream))
+		if err != nil {
+			if v := visible(t, s); len(v) != 0 {
+				t.Fatalf("refused import (%v) left %v visible", err, v)
+			}
+			return
+		}
+		for _, sn := range res.Snapshots {
+			for _, seg := range []string{sn.Container, sn.Component, sn.ID} {
+				if err := name.Check(seg); err != nil {
+					t.Fatalf("installed %q: %v", sn.Rel(), err)
+				}
+			}
+			if v := s.Inspect(sn.Snapshot); !v.OK() {
+				t.Fatalf("installed %s: %s", sn.Rel(), v)
+			}
+		}
+	})
 }

@@ -144,6 +144,13 @@ func rawNAR(root node) []byte {
 // is the given entries, with the right checksum unless sum is given.
 func streamWith(t testing.TB, id, sum string, payload ...node) []byte {
 	t.Helper()
+	return streamWithKey(t, store.Key{Container: "c", Component: "comp"}, marker, id, sum, payload...)
+}
+
+// streamWithKey is streamWith for any component and marker; the names go
+// into the stream as they are.
+func streamWithKey(t testing.TB, k store.Key, mark, id, sum string, payload ...node) []byte {
+	t.Helper()
 	if sum == "" {
 		dir := filepath.Join(t.TempDir(), "p")
 		os.Mkdir(dir, 0o755)
@@ -160,10 +167,11 @@ func streamWith(t testing.TB, id, sum string, payload ...node) []byte {
 	if id == "" {
 		id = strings.TrimPrefix(sum, "sha256:")
 	}
+	c, comp := k.Container, k.Component
 	return rawNAR(dirNode("",
-		fileNode(".dysnomia-export", marker),
-		dirNode("checksums", dirNode("c", dirNode("comp", fileNode(id, sum)))),
-		dirNode("generations", dirNode("c", dirNode("comp", linkNode("1", "../../../snapshots/c/comp/"+id)))),
-		dirNode("snapshots", dirNode("c", dirNode("comp", dirNode(id, payload...)))),
+		fileNode(".dysnomia-export", mark),
+		dirNode("checksums", dirNode(c, dirNode(comp, fileNode(id, sum)))),
+		dirNode("generations", dirNode(c, dirNode(comp, linkNode("1", "../../../snapshots/"+c+"/"+comp+"/"+id)))),
+		dirNode("snapshots", dirNode(c, dirNode(comp, dirNode(id, payload...)))),
 	))
 }

@@ -30,11 +30,19 @@ type Imported struct {
 // Import reads a stream written by Export and installs its snapshots into
 // s. Payloads are received into a work directory of s; only when the whole
 // stream has been read and every payload verifies against its checksum are
-// they installed, under one hold of the store lock, followed by the stream's
-// generations in order. Snapshots s already holds with the same checksum
+// they installed, followed by the stream's generations in order. The store
+// lock is held from the first byte to the last generation. Snapshots s already holds with the same checksum
 // are skipped without being written. A malformed or hostile stream is
 // refused with nothing of it visible.
 func Import(ctx context.Context, s *store.Store, r io.Reader) (*Imported, error) {
+	// The lock is held while the stream is read: which snapshots are
+	// skipped as already present is decided there, and gc must not remove
+	// one of them before its generations are added.
+	unlock, err := s.Lock(ctx, "import")
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	defer unlock()
 	work, err := s.TempDir("import")
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
@@ -53,7 +61,7 @@ func Import(ctx context.Context, s *store.Store, r io.Reader) (*Imported, error)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	res, err := s.Install(ctx, "import", rd.incoming, rd.generations())
+	res, err := s.InstallLocked(ctx, rd.incoming, rd.generations())
 	out := &Imported{}
 	if res != nil {
 		out.Snapshots = res.Snapshots
@@ -88,6 +96,7 @@ type payload struct {
 	sn   store.Snapshot
 	root string // its path in the archive
 	dir  string // where it is written; "" when skipped
+	buf  []byte // copy buffer for its files
 }
 
 // abortReader lets a failed import stop the archive parser's goroutine:
@@ -96,6 +105,7 @@ type abortReader struct {
 	r        io.Reader
 	aborted  bool
 	progress ui.Counter
+	n        int64 // bytes read
 }
 
 var errAborted = errors.New("import aborted")
@@ -109,6 +119,7 @@ func (a *abortReader) Read(p []byte) (int, error) {
 		return 0, errAborted
 	}
 	n, err := a.r.Read(p)
+	a.n += int64(n)
 	a.progress.Add(int64(n))
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -201,6 +212,12 @@ func (rd *reader) read(ctx context.Context, src *abortReader) (err error) {
 	}
 	if !rd.markerSeen {
 		return fmt.Errorf("not a snapshot stream: no %s entry", markerName)
+	}
+	// Every field of a NAR is padded to 8 bytes, so a whole archive is a
+	// multiple of 8 bytes long. The parser does not check the padding of
+	// the archive's last token: a stream cut inside it would pass.
+	if src.n%8 != 0 {
+		return fmt.Errorf("malformed stream: cut short inside its final padding (%d bytes read, not a multiple of 8)", src.n)
 	}
 	var one [1]byte
 	if n, _ := io.ReadFull(src.r, one[:]); n > 0 {
@@ -340,22 +357,23 @@ func (pl *payload) receive(hdr *nar.Header, p string, nr *nar.Reader) error {
 	}
 	switch hdr.Type {
 	case nar.TypeDirectory:
-		return os.Mkdir(disk, 0o755)
+		return store.MkdirPrivate(disk)
 	case nar.TypeSymlink:
 		if err := store.CheckLinkTarget(hdr.LinkTarget); err != nil {
 			return fmt.Errorf("entry %q: %w", p, err)
 		}
 		return os.Symlink(hdr.LinkTarget, disk)
 	case nar.TypeRegular:
-		perm := os.FileMode(0o644)
-		if hdr.Executable {
-			perm = 0o755
-		}
-		f, err := os.OpenFile(disk, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		f, err := store.CreatePrivate(disk, hdr.Executable)
 		if err != nil {
 			return err
 		}
-		n, err := io.Copy(f, nr)
+		// Large writes: io.Copy's 32 KiB chunks cost a system call each,
+		// which made receiving a large snapshot half as fast.
+		if pl.buf == nil {
+			pl.buf = make([]byte, 1<<20)
+		}
+		n, err := io.CopyBuffer(struct{ io.Writer }{f}, nr, pl.buf)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

@@ -176,6 +176,7 @@ func TestImportRefuses(t *testing.T) {
 		{"empty input", func(*testing.T) []byte { return nil }, "not a snapshot stream"},
 		{"not a NAR", func(*testing.T) []byte { return []byte("hello world, this is not an archive") }, "not a snapshot stream"},
 		{"truncated", func(t *testing.T) []byte { s := valid(t); return s[:len(s)-40] }, "malformed"},
+		{"cut before the final padding", func(t *testing.T) []byte { s := valid(t); return s[:len(s)-8] }, "malformed"},
 		{"trailing data", func(t *testing.T) []byte { return append(valid(t), valid(t)...) }, "data after the end"},
 		{"payload byte flipped", func(t *testing.T) []byte {
 			s := valid(t)
@@ -245,6 +246,21 @@ func TestImportRefuses(t *testing.T) {
 			return rawNAR(dirNode("", fileNode(".dysnomia-export", marker),
 				dirNode("checksums", dirNode("c", dirNode("comp", fileNode("x", "sha256:"+strings.Repeat("0", 64)))))))
 		}, "without the snapshot"},
+		{"newline in container", func(t *testing.T) []byte {
+			return rawNAR(dirNode("", fileNode(".dysnomia-export", marker),
+				dirNode("checksums", dirNode("c\nd", dirNode("comp", fileNode("x", "sha256:"+strings.Repeat("0", 64)))))))
+		}, "control character"},
+		{"newline in component", func(t *testing.T) []byte {
+			return rawNAR(dirNode("", fileNode(".dysnomia-export", marker),
+				dirNode("checksums", dirNode("c", dirNode("co\nmp", fileNode("x", "sha256:"+strings.Repeat("0", 64)))))))
+		}, "control character"},
+		{"newline in snapshot id", func(t *testing.T) []byte {
+			return streamWith(t, "id\n1", "sha256:"+strings.Repeat("0", 64), fileNode("dump.sql", "x"))
+		}, "control character"},
+		{"escape sequence in generation target", func(t *testing.T) []byte {
+			return rawNAR(dirNode("", fileNode(".dysnomia-export", marker),
+				dirNode("generations", dirNode("c", dirNode("comp", linkNode("1", "../../../snapshots/c/comp/x\x1b[2J"))))))
+		}, "control character"},
 		{"oversized checksum", func(t *testing.T) []byte {
 			return rawNAR(dirNode("", fileNode(".dysnomia-export", marker),
 				dirNode("checksums", dirNode("c", dirNode("comp", fileNode("x", strings.Repeat("a", 4096)))))))
@@ -264,6 +280,31 @@ func TestImportRefuses(t *testing.T) {
 				t.Errorf("work directories left: %v", entries)
 			}
 		})
+	}
+}
+
+// A NAR ends with the token ")" and 7 bytes of padding: a stream cut
+// anywhere inside them is refused too.
+func TestImportRefusesCutInFinalPadding(t *testing.T) {
+	a := newStore(t)
+	commitText(t, a, pg, "Hello\n")
+	full := exportAll(t, a)
+	if !bytes.HasSuffix(full, []byte(")\x00\x00\x00\x00\x00\x00\x00")) {
+		t.Fatalf("the stream does not end with a padded \")\": % x", full[len(full)-16:])
+	}
+	for cut := 1; cut <= 7; cut++ {
+		b := newStore(t)
+		_, err := Import(context.Background(), b, bytes.NewReader(full[:len(full)-cut]))
+		if err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("cut %d bytes: import: %v; want a malformed-stream error", cut, err)
+		}
+		if v := visible(t, b); len(v) != 0 {
+			t.Errorf("cut %d bytes: %v visible", cut, v)
+		}
+	}
+	b := newStore(t)
+	if _, err := Import(context.Background(), b, bytes.NewReader(full)); err != nil {
+		t.Errorf("the whole stream: %v", err)
 	}
 }
 

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// bar draws "label: 12.3 MiB (45.6 MiB/s)" on one terminal line, at most
-// a few times per second.
+// bar draws a progress line on the terminal, at most five times a second:
+// "label: 12.3 MiB of 45.6 MiB (27%), 8.1 MiB/s, 4s left", or without a known
+// total "label: 12.3 MiB, 8.1 MiB/s".
 type bar struct {
 	t      *Text
 	label  string
@@ -47,18 +48,44 @@ func (b *bar) Close() {
 }
 
 func (b *bar) draw(prefix string) {
-	secs := time.Since(b.start).Seconds()
+	line := b.line(time.Since(b.start))
+	b.t.mu.Lock()
+	fmt.Fprintf(b.t.w, "%sdysnomia: %s\x1b[K", prefix, line)
+	b.t.mu.Unlock()
+}
+
+// line is what the bar shows after elapsed: "label: done of total (pct),
+// rate, ETA" when the total is known, "label: done, rate" otherwise.
+func (b *bar) line(elapsed time.Duration) string {
 	rate := 0.0
-	if secs > 0 {
+	if secs := elapsed.Seconds(); secs > 0 {
 		rate = float64(b.n) / secs
 	}
-	total := ""
-	if b.total >= 0 {
-		total = " of " + Bytes(b.total)
+	if b.total <= 0 {
+		return fmt.Sprintf("%s: %s, %s/s", b.label, Bytes(b.n), Bytes(int64(rate)))
 	}
-	b.t.mu.Lock()
-	fmt.Fprintf(b.t.w, "%sdysnomia: %s: %s%s (%s/s)\x1b[K", prefix, b.label, Bytes(b.n), total, Bytes(int64(rate)))
-	b.t.mu.Unlock()
+	pct := float64(b.n) * 100 / float64(b.total)
+	eta := "done"
+	switch {
+	case b.n >= b.total:
+	case rate > 0:
+		left := time.Duration(float64(b.total-b.n) / rate * float64(time.Second))
+		eta = duration(left) + " left"
+	default:
+		eta = "time left unknown"
+	}
+	return fmt.Sprintf("%s: %s of %s (%.0f%%), %s/s, %s", b.label, Bytes(b.n), Bytes(b.total), min(pct, 100), Bytes(int64(rate)), eta)
+}
+
+// duration rounds d for a progress line: 42s, 3m05s, 1h02m.
+func duration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()+0.5))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
 
 // Bytes formats a byte count with a binary unit.

@@ -50,6 +50,9 @@ type Text struct {
 	mu  sync.Mutex
 	w   io.Writer
 	tty bool
+	// Quiet drops notes and progress; warnings and errors are still
+	// written.
+	Quiet bool
 }
 
 // NewText returns a Text reporter writing to w. When tty is true, progress
@@ -57,7 +60,11 @@ type Text struct {
 func NewText(w io.Writer, tty bool) *Text { return &Text{w: w, tty: tty} }
 
 // Infof implements Reporter.
-func (t *Text) Infof(format string, args ...any) { t.line("", format, args...) }
+func (t *Text) Infof(format string, args ...any) {
+	if !t.Quiet {
+		t.line("", format, args...)
+	}
+}
 
 // Warnf implements Reporter.
 func (t *Text) Warnf(format string, args ...any) { t.line("warning: ", format, args...) }
@@ -73,7 +80,7 @@ func (t *Text) line(kind, format string, args ...any) {
 
 // Progress implements Reporter.
 func (t *Text) Progress(label string, total int64) Counter {
-	if !t.tty {
+	if !t.tty || t.Quiet {
 		return nopCounter{}
 	}
 	return newBar(t, label, total)

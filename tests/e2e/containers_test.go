@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dysnomia-go/dysnomia/internal/testutil/nobody"
 )
 
 // e2eRecorder is an external module that appends "<activity> <component>
@@ -284,39 +286,17 @@ func TestContainersRestorePrompt(t *testing.T) {
 }
 
 // TestContainersGenerateExpr evaluates the expression with the real Nix
-// evaluator: the properties (with upstream's unevaluated $(…) kept
-// literally on request) and the containers come back as written.
+// evaluator: the properties, with upstream's mem="$(grep MemTotal …)"
+// evaluated (the file is root's, or the test user's) or kept literally on
+// request, and the containers come back as written. A file someone else
+// owns is refused: exit 1 and nothing on standard output, which Disnix
+// writes to a file.
 func TestContainersGenerateExpr(t *testing.T) {
 	m := newMachine(t)
-	r := Run(t, m.env, "dysnomia-containers", "--generate-expr")
-	if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, m.props+":2: the value of \"mem\" needs shell evaluation") {
-		t.Errorf("default shell-values mode: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
-	}
-	r = MustRun(t, append(m.env, "DYSNOMIA_SHELL_VALUES=literal"), "dysnomia-containers", "--generate-expr")
-	if !strings.HasSuffix(r.Stdout, "}\n") {
-		t.Errorf("no trailing newline: %q", r.Stdout)
-	}
-	nix, err := exec.LookPath("nix-instantiate")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("nix-instantiate is required under CI (Debian package nix-bin): %v", err)
-		}
-		t.Skipf("nix-instantiate not installed: %v", err)
-	}
-	file := filepath.Join(t.TempDir(), "machine.nix")
-	write(t, file, r.Stdout, 0o644)
-	out, err := exec.Command(nix, "--eval", "--strict", "--json", file).Output()
-	if err != nil {
-		t.Fatalf("nix-instantiate: %v\n%s", err, r.Stdout)
-	}
-	var got any
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
-	}
 	want := map[string]any{
 		"properties": map[string]any{
 			"hostname":       "machine",
-			"mem":            "$(grep 'MemTotal:' /proc/meminfo | sed -e 's/kB//' -e 's/MemTotal://' -e 's/ //g')",
+			"mem":            memTotal(t),
 			"supportedTypes": []any{"echo", "fileset", "recorder"},
 			"system":         "x86_64-linux",
 		},
@@ -327,9 +307,68 @@ func TestContainersGenerateExpr(t *testing.T) {
 		},
 		"system": "x86_64-linux",
 	}
-	if d := cmp.Diff(any(want), got); d != "" {
+	r := MustRun(t, m.env, "dysnomia-containers", "--generate-expr")
+	if !strings.HasSuffix(r.Stdout, "}\n") {
+		t.Errorf("no trailing newline: %q", r.Stdout)
+	}
+	if d := cmp.Diff(any(want), evalNix(t, r.Stdout)); d != "" {
 		t.Errorf("evaluated expression (-want +got):\n%s", d)
 	}
+
+	r = MustRun(t, append(m.env, "DYSNOMIA_SHELL_VALUES=literal"), "dysnomia-containers", "--generate-expr")
+	want["properties"].(map[string]any)["mem"] = "$(grep 'MemTotal:' /proc/meminfo | sed -e 's/kB//' -e 's/MemTotal://' -e 's/ //g')"
+	if d := cmp.Diff(any(want), evalNix(t, r.Stdout)); d != "" {
+		t.Errorf("evaluated expression, literal (-want +got):\n%s", d)
+	}
+
+	nobody.Chown(t, m.props)
+	r = Run(t, m.env, "dysnomia-containers", "--generate-expr")
+	if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, m.props+":2: the value of \"mem\" needs shell evaluation") || !strings.Contains(r.Stderr, "--shell-values=eval") {
+		t.Errorf("nobody's properties file: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	r = MustRun(t, m.env, "dysnomia-containers", "--generate-expr", "--shell-values=literal")
+	if d := cmp.Diff(any(want), evalNix(t, r.Stdout)); d != "" {
+		t.Errorf("evaluated expression, literal (-want +got):\n%s", d)
+	}
+}
+
+// evalNix evaluates a Nix expression with the real nix-instantiate.
+func evalNix(t *testing.T, expr string) any {
+	t.Helper()
+	nix, err := exec.LookPath("nix-instantiate")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("nix-instantiate is required under CI (Debian package nix-bin): %v", err)
+		}
+		t.Skipf("nix-instantiate not installed: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "machine.nix")
+	write(t, file, expr, 0o644)
+	out, err := exec.Command(nix, "--eval", "--strict", "--json", file).Output()
+	if err != nil {
+		t.Fatalf("nix-instantiate: %v\n%s", err, expr)
+	}
+	var got any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// memTotal is what upstream's mem line evaluates to on this machine.
+func memTotal(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+			return strings.ReplaceAll(strings.ReplaceAll(v, "kB", ""), " ", "")
+		}
+	}
+	t.Fatal("no MemTotal in /proc/meminfo")
+	return ""
 }
 
 // TestContainersGenerateDot renders the graph with the real dot.

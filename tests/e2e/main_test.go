@@ -11,13 +11,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dysnomia-go/dysnomia/internal/testutil/proctest"
 )
 
 // bin is the dysnomia binary built once for the package by TestMain; the
-// symlinks dysnomia-snapshots and dysnomia-containers sit next to it.
+// symlinks dysnomia-snapshots, dysnomia-containers and the account tools
+// (dysnomia-addusers, …) sit next to it.
 var bin string
 
 func TestMain(m *testing.M) {
+	proctest.DaemonMain() // the test binary doubles as the process modules' test daemon
 	dir, err := os.MkdirTemp("", "dysnomia-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -30,7 +34,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build dysnomia:", err)
 		os.Exit(1)
 	}
-	for _, alias := range []string{"dysnomia-snapshots", "dysnomia-containers"} {
+	for _, alias := range []string{"dysnomia-snapshots", "dysnomia-containers",
+		"dysnomia-addusers", "dysnomia-delusers", "dysnomia-addgroups", "dysnomia-delgroups"} {
 		if err := os.Symlink("dysnomia", filepath.Join(dir, alias)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

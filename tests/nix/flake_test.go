@@ -111,7 +111,7 @@ func TestFlakeOutputs(t *testing.T) {
 		"inputs":       map[string]any{"nixpkgs": map[string]any{"url": "github:NixOS/nixpkgs/nixpkgs-unstable"}},
 		"outputs":      []any{"checks", "devShells", "nixosModules", "overlays", "packages"},
 		"packages":     perSystem("default", "dysnomia"),
-		"checks":       perSystem("mariadb", "package", "postgresql", "postgresql-upgrade", "transfer"),
+		"checks":       perSystem("docker-container", "mariadb", "nixos-configuration", "package", "postgresql", "postgresql-upgrade", "systemd-unit", "transfer"),
 		"devShells":    perSystem("default"),
 		"nixosModules": []any{"default", "dysnomia"},
 		"package": map[string]any{
@@ -126,10 +126,13 @@ func TestFlakeOutputs(t *testing.T) {
 			"packageSystem":   "x86_64-linux",
 		},
 		"tests": map[string]any{
-			"postgresql":         test("postgresql", "dysnomia-postgresql"),
-			"postgresql-upgrade": test("postgresql-upgrade", "dysnomia-postgresql-upgrade"),
-			"mariadb":            test("mariadb", "dysnomia-mariadb"),
-			"transfer":           test("transfer", "dysnomia-transfer"),
+			"postgresql":          test("postgresql", "dysnomia-postgresql"),
+			"postgresql-upgrade":  test("postgresql-upgrade", "dysnomia-postgresql-upgrade"),
+			"mariadb":             test("mariadb", "dysnomia-mariadb"),
+			"transfer":            test("transfer", "dysnomia-transfer"),
+			"systemd-unit":        test("systemd-unit", "dysnomia-systemd-unit"),
+			"docker-container":    test("docker-container", "dysnomia-docker-container"),
+			"nixos-configuration": test("nixos-configuration", "dysnomia-nixos-configuration"),
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -3,8 +3,11 @@
 // JSON projection evaluated on fixture option values is exactly what the Go
 // decoder expects, the module's assertions say what they should, the
 // upstream-compatible files it writes read back with the Go parser, the flake
-// is laid out as documented and pinned as agreed, and nix/package.nix's
-// vendorHash matches the Go modules. Nothing here needs nixpkgs; building
+// is laid out as documented and pinned as agreed, nix/package.nix's
+// vendorHash matches the Go modules, and the whole module evaluates with a
+// stand-in lib and stubs of the nixpkgs modules it meets (testdata/nixos,
+// each stub naming the nixpkgs file it mirrors). Nothing here needs
+// nixpkgs; building
 // the package and the NixOS VM tests (tests/nixos) need a machine with Nix,
 // nixpkgs and KVM.
 //
@@ -40,9 +43,9 @@ func need(t testing.TB, prog string) string {
 		return path
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found (install Debian's nix-bin): %v", prog, err)
+		t.Fatalf("%s not found (tests/nix needs nix-instantiate from Debian's nix-bin, shellcheck and go): %v", prog, err)
 	}
-	t.Skipf("%s not found (install Debian's nix-bin): %v", prog, err)
+	t.Skipf("%s not found (tests/nix needs nix-instantiate from Debian's nix-bin, shellcheck and go): %v", prog, err)
 	return ""
 }
 

@@ -17,4 +17,7 @@ in
   postgresql-upgrade = runTest ./postgresql-upgrade.nix;
   mariadb = runTest ./mariadb.nix;
   transfer = runTest ./transfer.nix;
+  systemd-unit = runTest ./systemd-unit.nix;
+  docker-container = runTest ./docker-container.nix;
+  nixos-configuration = runTest ./nixos-configuration.nix;
 }

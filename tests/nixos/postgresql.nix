@@ -85,6 +85,12 @@
         machine.succeed(f"test -s {base}/etc/dysnomia/system.json")
         machine.succeed("dysnomia system check --config /etc/dysnomia/system.json")
 
+    with subtest("the state is root's alone; dysnomia.target is a unit in the mutable directory"):
+        assert machine.succeed("stat -c '%a %U %G' /var/state/dysnomia").strip() == "700 root root"
+        assert machine.succeed("systemctl show -P UMask dysnomia.service").strip() == "0077"
+        machine.succeed("test -f /etc/systemd-mutable/system/dysnomia.target")
+        machine.succeed("systemctl cat dysnomia.target")
+
     with subtest("a second switch leaves the database alone"):
         psql("INSERT INTO greetings (text) VALUES ('Bye world')")
         before = invocation()

@@ -1,6 +1,7 @@
-# Two machines declare the same database. A snapshot taken on one is
-# exported, piped over ssh into `dysnomia snapshots import` on the other,
-# and restored there.
+# Two machines declare the same database. `dysnomia snapshots push` sends
+# the source's snapshots to the target (a second push sends nothing), and
+# `dysnomia move` cuts the database over: lock, final snapshot, push,
+# restore on the target, unlock, deactivate on the source.
 { ... }:
 let
   machine =
@@ -27,6 +28,7 @@ in
   nodes.target = machine;
 
   testScript = ''
+    import json
     import shlex
 
 
@@ -50,25 +52,41 @@ in
         )
         source.succeed("ssh -o StrictHostKeyChecking=accept-new target true")
 
-    with subtest("snapshot on source"):
-        psql(source, "INSERT INTO greetings (text) VALUES ('from source')")
+    with subtest("the target's dysnomia is on its PATH over ssh"):
+        source.succeed("ssh target dysnomia version")
+
+    with subtest("push sends what the target lacks, then nothing"):
+        psql(source, "INSERT INTO greetings (text) VALUES ('first')")
         source.succeed("dysnomia snapshot -C postgresql-database -c app")
         latest = source.succeed("dysnomia snapshots latest -C postgresql-database -c app").strip()
         assert latest.startswith("postgresql-database/app/"), latest
         assert target.succeed(f"dysnomia snapshots print-missing {latest}").strip() == latest
-
-    with subtest("export | ssh target import"):
-        source.succeed(
-            "set -o pipefail; dysnomia snapshots export -C postgresql-database -c app"
-            " | ssh target /run/current-system/sw/bin/dysnomia snapshots import"
-        )
+        first = json.loads(source.succeed("dysnomia snapshots push target -C postgresql-database -c app --json"))
+        assert first["sent"] == 1 and first["bytes"] > 0, first
+        again = json.loads(source.succeed("dysnomia snapshots push target -C postgresql-database -c app --json"))
+        assert again["sent"] == 0 and again["skipped"] == 1 and again["bytes"] == 0, again
         assert target.succeed(f"dysnomia snapshots print-missing {latest}").strip() == ""
         target.succeed("dysnomia snapshots check -C postgresql-database -c app")
-        assert target.succeed("dysnomia snapshots latest -C postgresql-database -c app").strip() == latest
 
-    with subtest("restore on target"):
+    with subtest("move cuts the database over"):
+        psql(source, "INSERT INTO greetings (text) VALUES ('last write')")
         assert psql(target, "SELECT count(*) FROM greetings") == "1"
-        target.succeed("dysnomia restore -C postgresql-database -c app")
-        assert psql(target, "SELECT text FROM greetings ORDER BY id") == "Hello world\nfrom source"
+        summary = json.loads(
+            source.succeed("dysnomia move -C postgresql-database -c app --to target --deactivate --json")
+        )
+        assert [s["step"] for s in summary["steps"]] == [
+            "check dysnomia on target", "lock", "snapshot", "push to target",
+            "activate on target", "restore on target", "unlock", "deactivate",
+        ], summary
+        want = "Hello world\nfirst\nlast write"
+        assert psql(target, "SELECT text FROM greetings ORDER BY id") == want
+        assert psql(source, "SELECT text FROM greetings ORDER BY id") == want
+        assert target.succeed("dysnomia snapshots latest -C postgresql-database -c app").strip() == summary["snapshot"]
+        assert "postgresql-database/app" not in source.succeed("dysnomia containers activated")
+        assert "postgresql-database/app" in target.succeed("dysnomia containers activated")
+
+    with subtest("a move to a machine without dysnomia fails before the lock"):
+        out = source.fail("dysnomia move -C postgresql-database -c app --to target --remote-dysnomia /nonexistent 2>&1")
+        assert "check dysnomia on target" in out and "not found there" in out, out
   '';
 }

@@ -15,8 +15,8 @@
 // postgresql-database and the component app declared in an etc directory
 // that stands for /etc/dysnomia (the blocks' /etc/dysnomia is rewritten to
 // it), the component activated, and DYSNOMIA_* set as the module sets them.
-// An `ssh HOST CMD` shim runs CMD on the same server with a state
-// directory of HOST's own, the other machine of the export example.
+// An `ssh HOST [--] CMD` shim runs CMD on the same server with a state
+// directory of HOST's own, the other machine of the push and move example.
 package readme
 
 import (
@@ -315,9 +315,10 @@ func newMachine(t *testing.T) *machine {
 	for _, alias := range []string{"dysnomia-snapshots", "dysnomia-containers"} {
 		must(t, os.Symlink("dysnomia", filepath.Join(bin, alias)))
 	}
-	// ssh HOST CMD…: CMD runs here, with HOST's own state directory.
+	// ssh HOST [--] CMD…: CMD runs here, with HOST's own state directory.
 	writeFile(t, filepath.Join(bin, "ssh"), 0o755, `#!/bin/sh
 host=$1; shift
+[ "$1" = -- ] && shift
 export DYSNOMIA_STATEDIR="`+dir+`/hosts/$host/state"
 exec sh -c "$*"
 `)
@@ -395,7 +396,7 @@ func TestRunBlocks(t *testing.T) {
 				}
 			},
 		},
-		"Moving a database to another machine": {
+		"Moving state to another machine": {
 			before: func(t *testing.T) {
 				m.srv.Psql(t, "app", "insert into notes values ('moved')")
 			},
@@ -447,7 +448,7 @@ func TestRunBlocks(t *testing.T) {
 		c.after(t, out)
 		ran = append(ran, b.section)
 	}
-	want := []string{"Listing and restoring snapshots", "Moving a database to another machine", "With Disnix"}
+	want := []string{"Listing and restoring snapshots", "Moving state to another machine", "With Disnix"}
 	if diff := cmp.Diff(want, ran); diff != "" {
 		t.Errorf("run blocks by section (-want +got):\n%s", diff)
 	}

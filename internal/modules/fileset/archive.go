@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dysnomia-go/dysnomia/internal/store"
 )
 
 // roots drops directories nested in another listed directory: archiving and
@@ -107,21 +109,39 @@ func addEntry(tw *tar.Writer, p, name string) error {
 // the fileset's mutable directories: no absolute names, no "..", nothing
 // written through a symlink, and only directories, regular files and
 // symlinks.
+//
+// The archive must be complete: it must end with tar's end-of-archive
+// marker (two zero blocks), which archive/tar does not insist on — an
+// archive cut at an entry boundary would otherwise restore part of the
+// files and succeed. A missing marker is an *store.IntegrityError.
 func extractTar(r io.Reader, dest string, dirs []string) error {
 	allowed := roots(dirs)
-	tr := tar.NewReader(r)
+	cr := &countingReader{r: r}
+	tr := tar.NewReader(cr)
 	type dirTime struct {
 		path string
 		t    time.Time
 	}
 	var dirTimes []dirTime
+	var pad int64 // padding after the data of the entry just read
 	for {
+		before := cr.n
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			// Next skipped the previous entry's padding, then read the
+			// end marker: exactly two blocks, unless the archive ended
+			// at an entry boundary (0 bytes) or after one zero block.
+			if cr.n-before-pad != 2*512 {
+				return &store.IntegrityError{Problems: []string{"the archive ends without tar's end-of-archive marker: it was cut short, and restoring it would bring back only part of the files"}}
+			}
 			break
 		}
 		if err != nil {
 			return fmt.Errorf("read archive: %w", err)
+		}
+		pad = 0
+		if hdr.Typeflag == tar.TypeReg {
+			pad = (512 - hdr.Size%512) % 512
 		}
 		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
 		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") || !inside(name, allowed) {
@@ -169,6 +189,19 @@ func extractTar(r io.Reader, dest string, dirs []string) error {
 		os.Chtimes(dirTimes[i].path, dirTimes[i].t, dirTimes[i].t)
 	}
 	return nil
+}
+
+// countingReader counts what it reads, and hides any Seek method so that
+// archive/tar reads every byte.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func inside(name string, dirs []string) bool {

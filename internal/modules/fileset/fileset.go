@@ -193,11 +193,7 @@ func snapshot(ctx context.Context, req *module.Request, s *Spec) error {
 }
 
 func reportCommit(req *module.Request, res store.Committed) {
-	if res.NewGeneration {
-		req.Report.Infof("snapshot %s: generation %d", res.Rel(), res.Generation)
-	} else {
-		req.Report.Infof("snapshot %s: unchanged (generation %d)", res.Rel(), res.Generation)
-	}
+	req.Report.Infof("%s", res.Summary())
 }
 
 func restore(ctx context.Context, req *module.Request, s *Spec) error {

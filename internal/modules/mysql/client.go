@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/pipe"
 )
 
 // client runs the MariaDB command-line tools for one activity. The
@@ -126,10 +127,10 @@ func lookPath(path string, names []string) (string, error) {
 // message (its standard error) when it fails.
 func run(cmd *exec.Cmd, stdin io.Reader) error {
 	var stderr tailBuffer
-	cmd.Stdin = stdin
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
-	return toolError(cmd, cmd.Run(), &stderr)
+	// Through a large pipe written in large steps (package pipe).
+	return toolError(cmd, pipe.Run(cmd, stdin), &stderr)
 }
 
 // toolError describes a failed tool run: its name, its status and the end

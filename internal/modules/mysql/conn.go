@@ -61,13 +61,21 @@ func connect(ctx context.Context, s settings, report ui.Reporter, wait bool) (*s
 	}
 	db := sql.OpenDB(c)
 	deadline := time.Now().Add(s.timeout)
+	// The timeout bounds the whole wait, each attempt included: a server
+	// that accepts connections and never answers must not stretch it.
+	pctx := ctx
+	if wait && s.timeout > 0 {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	told := false
 	for {
-		err := ping(ctx, db)
+		err := ping(pctx, db)
 		if err == nil {
 			return db, nil
 		}
-		if !wait || refused(err) || time.Now().After(deadline) {
+		if !wait || refused(err) || !time.Now().Before(deadline) {
 			db.Close()
 			if wait && !refused(err) {
 				return nil, fmt.Errorf("server on socket %s did not answer within %s: %w", s.socket, s.timeout, err)
@@ -82,7 +90,8 @@ func connect(ctx context.Context, s settings, report ui.Reporter, wait bool) (*s
 		case <-ctx.Done():
 			db.Close()
 			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-pctx.Done():
+		case <-time.After(min(200*time.Millisecond, time.Until(deadline))):
 		}
 	}
 }

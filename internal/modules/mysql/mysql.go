@@ -47,12 +47,18 @@
 //     as garbage, then removes the mark.
 //   - snapshot: mariadb-dump --single-transaction (a consistent InnoDB view
 //     while other connections write) streamed into the snapshot store as
-//     dump.sql. The dump carries no date (--skip-dump-date, and a trailing
-//     "-- Dump completed" line is dropped), so unchanged data gives the same
-//     snapshot id and no new generation. A failed dump is never stored.
-//   - restore: verifies the snapshot (ours, or upstream's dump.sql.xz), loads
-//     it into a temporary database on the same server and, only when that
-//     load succeeded, swaps the tables in with one RENAME TABLE statement
+//     dump.sql. The dump carries no date (--skip-dump-date, and the
+//     trailing "-- Dump completed" line is kept without one), so unchanged
+//     data gives the same snapshot id and no new generation. A failed dump
+//     is never stored.
+//   - restore: loads the snapshot (ours, or upstream's dump.sql.xz) into a
+//     temporary database on the same server while the store verifies it
+//     against its checksum and, only when both succeeded, the load reached
+//     the dump's end (its trailer, or for
+//     upstream's dumps, which lost it, the final statements that restore the
+//     session's settings: a dump cut at a statement boundary loads without
+//     an error, and is refused with status 65), swaps the tables in with one
+//     RENAME TABLE statement
 //     (atomic for all tables). Tables, views and triggers the old database
 //     had and the snapshot does not are dropped: the restore is exact. A
 //     failing restore leaves the old data as it was. Views and triggers

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/tail"
 )
 
 // restore puts a snapshot back: load it into a temporary database, then
@@ -30,10 +32,13 @@ func restore(ctx context.Context, req *module.Request, s settings) error {
 		req.Report.Infof("no snapshot of %s; nothing to restore", req.Key())
 		return nil
 	}
-	payload, err := req.Store.Read(ctx, sn) // verifies the checksum first
+	// Verified while it loads into the work database; nothing is swapped
+	// in unless it matched its checksum.
+	payload, err := req.Store.ReadVerifying(ctx, sn)
 	if err != nil {
 		return err
 	}
+	defer payload.Verified()
 	if !payload.Has(DumpFile) {
 		return fmt.Errorf("snapshot %s holds no %s (it has: %s)", sn.Rel(), DumpFile, strings.Join(payload.Files(), ", "))
 	}
@@ -72,8 +77,12 @@ func restore(ctx context.Context, req *module.Request, s settings) error {
 	}
 
 	req.Report.Infof("loading snapshot %s into work database %q", sn.Rel(), tmp)
-	if err := load(ctx, req, s, payload, tmp); err != nil {
-		return fmt.Errorf("load snapshot %s (the database was not changed): %w", sn.Rel(), err)
+	lerr := load(ctx, req, s, payload, tmp)
+	if verr := payload.Verified(); verr != nil {
+		lerr = verr // a damaged snapshot explains a failed load best
+	}
+	if lerr != nil {
+		return fmt.Errorf("load snapshot %s (the database was not changed): %w", sn.Rel(), lerr)
 	}
 	if !exists {
 		req.Report.Infof("database %q does not exist; creating it", name)
@@ -109,10 +118,18 @@ func load(ctx context.Context, req *module.Request, s settings, payload loader, 
 	if err != nil {
 		return err
 	}
-	g := newGuardReader(r)
+	end := &tail.Reader{R: r, Keep: 4096}
+	g := newGuardReader(end)
 	err = run(cmd, g)
 	if g.err != nil {
 		return g.err // the client's complaint about the cut-off input is noise
+	}
+	// When the client stopped early on an error, the end was never read,
+	// and its error is the one to report.
+	if end.EOF() && !complete(end.LastLine()) {
+		return &store.IntegrityError{Problems: []string{fmt.Sprintf(
+			"the dump ends with %q, not with the dump tool's last statements: it was cut short, and loading it would restore only part of the database",
+			truncate(end.LastLine(), 60))}}
 	}
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -308,5 +309,67 @@ func mustWrite(t *testing.T, path string, data []byte) {
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A dump cut cleanly between two statements has a valid checksum
+// (upstream's store checksummed whatever the dump tool wrote) and loads
+// without an error: a table would silently go missing. Restore refuses it
+// with an integrity error and changes nothing; ours, whole, restores.
+func TestRestoreRefusesCutDump(t *testing.T) {
+	e := newEnv(t, "rt-cut", richScripts)
+	e.must(module.Activate)
+	fillRich(e)
+	full := realDump(t, e) // upstream's form: the trailer line dropped
+	want := readState(e)
+
+	i := bytes.Index(full, []byte("\n--\n-- Table structure for table `parent`"))
+	if i < 0 {
+		i = bytes.LastIndex(full, []byte("\nUNLOCK TABLES;\n"))
+	}
+	if i < 0 {
+		t.Fatalf("no statement boundary to cut at in:\n%s", full)
+	}
+	for _, tc := range []struct {
+		name string
+		dump []byte
+	}{
+		{"dump cut after a table", full[:i+1]},
+		{"dump cut inside the data", full[:bytes.LastIndex(full, []byte("\nUNLOCK TABLES;\n"))+1]},
+	} {
+		var zbuf bytes.Buffer
+		zw, _ := xz.NewWriter(&zbuf)
+		zw.Write(tc.dump)
+		zw.Close()
+		sum := sha256.Sum256(zbuf.Bytes())
+		id := hex.EncodeToString(sum[:])
+		root := e.store.Dir()
+		mustWrite(t, filepath.Join(root, "snapshots", Type, e.name, id, "dump.sql.xz"), zbuf.Bytes())
+		stream := sha256.Sum256(append([]byte(".\n./dump.sql.xz\n\n"), zbuf.Bytes()...))
+		mustWrite(t, filepath.Join(root, "checksums", Type, e.name, id), []byte("sha256:"+hex.EncodeToString(stream[:])))
+		gens := filepath.Join(root, "generations", Type, e.name)
+		os.MkdirAll(gens, 0o755)
+		n, _ := os.ReadDir(gens)
+		if err := os.Symlink("../../../snapshots/"+Type+"/"+e.name+"/"+id, filepath.Join(gens, strconv.Itoa(len(n)+1))); err != nil {
+			t.Fatal(err)
+		}
+		err := e.run(module.Restore)
+		var ie *store.IntegrityError
+		if !errors.As(err, &ie) {
+			t.Fatalf("%s: restore: %v, want an integrity error", tc.name, err)
+		}
+		if diff := cmp.Diff(want, readState(e)); diff != "" {
+			t.Errorf("%s: the refused restore changed the database (-want +got):\n%s", tc.name, diff)
+		}
+		if w := workDatabases(t, e.srv); len(w) != 0 {
+			t.Errorf("%s: work databases left: %v", tc.name, w)
+		}
+	}
+	// The same data, snapshotted by the module, restores.
+	e.must(module.Snapshot)
+	e.exec("DELETE FROM $db.child")
+	e.must(module.Restore)
+	if diff := cmp.Diff(want, readState(e)); diff != "" {
+		t.Errorf("after restoring a whole snapshot (-want +got):\n%s", diff)
 	}
 }

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-
-	"golang.org/x/sys/unix"
+	"regexp"
+	"strings"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/pipe"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 )
 
@@ -62,25 +62,20 @@ func snapshot(ctx context.Context, req *module.Request, s settings) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case res.NewGeneration:
-		req.Report.Infof("snapshot %s is generation %d", res.Rel(), res.Generation)
-	default:
-		req.Report.Infof("database unchanged since generation %d (snapshot %s)", res.Generation, res.Rel())
-	}
+	req.Report.Infof("%s", res.Summary())
 	return nil
 }
 
 // dump runs the dump tool with its output streamed through the trailer
 // filter into w.
 func dump(cmd *exec.Cmd, w io.Writer) error {
-	r, pw, err := os.Pipe()
+	// A large pipe read in large steps: fewer wake-ups of the tool and of
+	// this process (package pipe).
+	r, pw, err := pipe.New()
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	// A larger pipe means fewer wake-ups of the tool and of this process.
-	unix.FcntlInt(r.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 	var stderr tailBuffer
 	cmd.Stdout, cmd.Stderr = pw, &stderr
 	err = cmd.Start()
@@ -89,9 +84,7 @@ func dump(cmd *exec.Cmd, w io.Writer) error {
 		return toolError(cmd, err, &stderr)
 	}
 	f := &trailerFilter{w: w}
-	// onlyReader hides (*os.File).WriteTo, which would copy through a
-	// small buffer of its own.
-	_, cerr := io.CopyBuffer(f, onlyReader{r}, make([]byte, 1<<20))
+	_, cerr := io.CopyBuffer(f, pipe.NewReader(r), make([]byte, 1<<20))
 	if cerr == nil {
 		cerr = f.Close()
 	}
@@ -104,11 +97,12 @@ func dump(cmd *exec.Cmd, w io.Writer) error {
 	return toolError(cmd, cmd.Wait(), &stderr)
 }
 
-type onlyReader struct{ io.Reader }
-
-// trailerFilter passes a dump through, except a last line starting with
-// "-- Dump completed": with a date it would make every dump unique. That
-// line is short, so only the last tailKeep bytes are held back until Close.
+// trailerFilter passes a dump through, with its last line, the dump tool's
+// "-- Dump completed" trailer, normalised to exactly that: a date after it
+// would make every dump unique (--skip-dump-date leaves it out, but not
+// every dump tool honours it). The trailer stays, as the mark of a complete
+// dump that restore looks for. That line is short, so only the last
+// tailKeep bytes are held back until Close.
 type trailerFilter struct {
 	w       io.Writer
 	held    []byte // the last bytes written, at most tailKeep
@@ -154,7 +148,8 @@ func (f *trailerFilter) out(b []byte) error {
 	return err
 }
 
-// Close writes what is held, except a last line that is the trailer.
+// Close writes what is held, with a last line that is the trailer written
+// as the bare trailer.
 func (f *trailerFilter) Close() error {
 	held := f.held
 	f.held = nil
@@ -163,7 +158,20 @@ func (f *trailerFilter) Close() error {
 	// long to be the trailer) unless nothing was written before.
 	i := bytes.LastIndexByte(bytes.TrimSuffix(held, []byte{'\n'}), '\n')
 	if (i >= 0 || !f.flushed) && bytes.HasPrefix(held[i+1:], trailer) {
-		held = held[:i+1]
+		held = append(held[:i+1], append(trailer, '\n')...)
 	}
 	return f.out(held)
 }
+
+// complete tells from the last line of a dump whether the dump tool
+// finished it: our dumps end with the trailer; upstream's (and ours before
+// the trailer was kept) lost it, and end with the statements that restore
+// the session's settings, which the dump tool writes last.
+func complete(lastLine string) bool {
+	return strings.HasPrefix(lastLine, string(trailer)) || sessionRestore.MatchString(lastLine)
+}
+
+// sessionRestore matches the last statements of a dump, such as
+// "/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;" (MariaDB also writes
+// "/*M!100616 SET NOTE_VERBOSITY=@OLD_NOTE_VERBOSITY */;").
+var sessionRestore = regexp.MustCompile(`^/\*M?!\d+ SET [A-Z_]+\s*=\s*@OLD_[A-Z_]+ \*/;$`)

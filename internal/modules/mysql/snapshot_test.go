@@ -19,18 +19,18 @@ import (
 
 func TestTrailerFilter(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
-		{"dated trailer", "a;\nb;\n\n-- Dump completed on 2025-01-02 10:11:12\n", "a;\nb;\n\n"},
-		{"undated trailer", "a;\n-- Dump completed\n", "a;\n"},
-		{"no final newline", "a;\n-- Dump completed", "a;\n"},
+		{"dated trailer", "a;\nb;\n\n-- Dump completed on 2025-01-02 10:11:12\n", "a;\nb;\n\n-- Dump completed\n"},
+		{"undated trailer", "a;\n-- Dump completed\n", "a;\n-- Dump completed\n"},
+		{"no final newline", "a;\n-- Dump completed", "a;\n-- Dump completed\n"},
 		{"no trailer", "a;\nb;\n", "a;\nb;\n"},
 		{"trailer text not last", "-- Dump completed\nINSERT 1;\n", "-- Dump completed\nINSERT 1;\n"},
 		{"last line without newline", "a;\nb", "a;\nb"},
 		{"empty", "", ""},
-		{"only the trailer", "-- Dump completed\n", ""},
+		{"only the trailer", "-- Dump completed on x\n", "-- Dump completed\n"},
 		{"long last line with the trailer text inside", "a;\n" + strings.Repeat("z", 300) + "-- Dump completed\n", "a;\n" + strings.Repeat("z", 300) + "-- Dump completed\n"},
 		{"long last line starting like the trailer", "a;\n-- Dump completed" + strings.Repeat("z", 300) + "\n", "a;\n-- Dump completed" + strings.Repeat("z", 300) + "\n"},
 		{"long lines", strings.Repeat("x", 5000) + "\n" + strings.Repeat("y", 7000) + "\n-- Dump completed on x\n",
-			strings.Repeat("x", 5000) + "\n" + strings.Repeat("y", 7000) + "\n"},
+			strings.Repeat("x", 5000) + "\n" + strings.Repeat("y", 7000) + "\n-- Dump completed\n"},
 	} {
 		// Every chunking of the input gives the same output.
 		for _, size := range []int{1, 2, 3, 7, 64, 1 << 20} {
@@ -49,6 +49,24 @@ func TestTrailerFilter(t *testing.T) {
 			if out.String() != tc.want {
 				t.Errorf("%s, chunks of %d: got %q, want %q", tc.name, size, out.String(), tc.want)
 			}
+		}
+	}
+}
+
+func TestComplete(t *testing.T) {
+	for line, want := range map[string]bool{
+		"-- Dump completed":                                              true,
+		"-- Dump completed on 2025-01-02 10:11:12":                       true,
+		"/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;":                      true,
+		"/*M!100616 SET NOTE_VERBOSITY=@OLD_NOTE_VERBOSITY */;":          true,
+		"UNLOCK TABLES;":                                                 false,
+		"(2,'Hello world again');":                                       false,
+		"/*!40000 ALTER TABLE `test` ENABLE KEYS */;":                    false,
+		"/*!40101 SET @saved_cs_client     = @@character_set_client */;": false,
+		"": false,
+	} {
+		if got := complete(line); got != want {
+			t.Errorf("complete(%q) = %v, want %v", line, got, want)
 		}
 	}
 }
@@ -167,7 +185,8 @@ func TestUnchangedDataNoNewGeneration(t *testing.T) {
 	if len(gens) != 3 || gens[1] == gens[0] || gens[2] != gens[0] {
 		t.Errorf("generations = %v; want [A B A]: going back to the old data reuses its snapshot", gens)
 	}
-	// The payload carries no date.
+	// The payload carries no date, and ends with the trailer restore
+	// looks for.
 	p, err := e.store.Read(context.Background(), store.Snapshot{Key: store.Key{Container: Type, Component: e.name}, ID: gens[0]})
 	if err != nil {
 		t.Fatal(err)
@@ -178,8 +197,8 @@ func TestUnchangedDataNoNewGeneration(t *testing.T) {
 	}
 	data, _ := io.ReadAll(r)
 	r.Close()
-	if bytes.Contains(data, []byte("Dump completed")) || !bytes.Contains(data, []byte("Hello world again")) {
-		t.Errorf("dump has a completion line or lacks the data:\n%s", data)
+	if !bytes.HasSuffix(data, []byte("\n-- Dump completed\n")) || !bytes.Contains(data, []byte("Hello world again")) {
+		t.Errorf("dump does not end with the bare completion line, or lacks the data:\n%s", data)
 	}
 }
 

@@ -52,6 +52,10 @@ func (m Module) activate(ctx context.Context, req *module.Request, ss *session) 
 	if err != nil {
 		return fmt.Errorf("activate %s: init scripts: %w", name, err)
 	}
+	texts, scans, direct, err := readScripts(scripts)
+	if err != nil {
+		return fmt.Errorf("activate %s: init scripts: %w", name, err)
+	}
 	conn, err := ss.wait(ctx, req.Report, maintenanceDB(name))
 	if err != nil {
 		return fmt.Errorf("activate %s: %w", name, err)
@@ -96,7 +100,11 @@ func (m Module) activate(ctx context.Context, req *module.Request, ss *session) 
 		return fmt.Errorf("activate %s: %w", name, err)
 	}
 	req.Report.Infof("created database %q", name)
-	if err := ss.runScripts(ctx, req, name, scripts); err != nil {
+	run := func() error { return ss.runScripts(ctx, req, name, scripts) }
+	if direct {
+		run = func() error { return ss.runScriptsDirect(ctx, req, name, scripts, texts, scans) }
+	}
+	if err := run(); err != nil {
 		if derr := dropDatabase(context.Background(), conn, name); derr != nil {
 			return fmt.Errorf("activate %s (dropping the new database failed too: %v): %w", name, derr, err)
 		}
@@ -131,7 +139,8 @@ func (ss *session) create(ctx context.Context, conn *pgx.Conn, name string) erro
 // runScripts runs the init scripts with psql (so that they may hold COPY …
 // FROM stdin data and psql meta-commands, as pg_dump output does) in one
 // transaction that stops at the first error, as the owner of the database.
-// The transaction ends by removing the incomplete mark.
+// The transaction ends by removing the incomplete mark. Scripts of plain
+// SQL go through the driver instead (runScriptsDirect, scripts.go).
 func (ss *session) runScripts(ctx context.Context, req *module.Request, name string, scripts []string) error {
 	staged, cleanup, err := ss.stage(scripts)
 	if err != nil {
@@ -146,11 +155,7 @@ func (ss *session) runScripts(ctx context.Context, req *module.Request, name str
 	for _, f := range staged {
 		args = append(args, "-f", f)
 	}
-	args = append(args, "-c", fmt.Sprintf(`do $dysnomia$ begin
-  if shobj_description((select oid from pg_database where datname = current_database()), 'pg_database') = %s then
-    execute format('comment on database %%I is null', current_database());
-  end if;
-end $dysnomia$`, literal(incomplete)))
+	args = append(args, "-c", clearIncomplete())
 	cmd, stderr, err := ss.tool(ctx, req.Env, "psql", args...)
 	if err != nil {
 		return err
@@ -172,7 +177,7 @@ end $dysnomia$`, literal(incomplete)))
 var psqlError = regexp.MustCompile(`(?m)^psql:(.*?):(\d+): (ERROR|FATAL|PANIC):\s+(.*)$`)
 
 // scriptError names the file and line of the failing statement.
-func scriptError(err error, stderr *tail, staged, scripts []string) error {
+func scriptError(err error, stderr *stderrTail, staged, scripts []string) error {
 	out := unstage(stderr.String(), staged, scripts)
 	m := psqlError.FindStringSubmatch(out)
 	if m == nil {

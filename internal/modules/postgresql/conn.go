@@ -81,13 +81,22 @@ type reporter interface {
 // login, a missing database) end the wait at once.
 func (ss *session) wait(ctx context.Context, rep reporter, db string) (*pgx.Conn, error) {
 	deadline := time.Now().Add(ss.Timeout)
+	// The timeout bounds the whole wait, each attempt included: a server
+	// that accepts connections and never answers must not stretch it to
+	// the connect timeout. (With no timeout, one attempt is made.)
+	wctx := ctx
+	if ss.Timeout > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	told := time.Time{}
 	for attempt := 1; ; attempt++ {
-		conn, err := ss.connect(ctx, db)
+		conn, err := ss.connect(wctx, db)
 		if err == nil {
 			return conn, nil
 		}
-		if !retryable(err) || time.Now().After(deadline) || ctx.Err() != nil {
+		if !retryable(err) || !time.Now().Before(deadline) || ctx.Err() != nil {
 			if retryable(err) && ss.Timeout > 0 {
 				return nil, fmt.Errorf("PostgreSQL at %s did not answer within %s: %w", ss.where(), ss.Timeout, err)
 			}
@@ -98,8 +107,8 @@ func (ss *session) wait(ctx context.Context, rep reporter, db string) (*pgx.Conn
 			told = time.Now()
 		}
 		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
+		case <-wctx.Done():
+		case <-time.After(min(250*time.Millisecond, time.Until(deadline))):
 		}
 	}
 }
@@ -131,6 +140,9 @@ type dbInfo struct {
 	// Create holds the CREATE DATABASE options that reproduce its
 	// encoding and locale.
 	Create string
+	// Invalid: a DROP DATABASE has begun discarding it (datconnlimit -2);
+	// it can only be dropped.
+	Invalid bool
 }
 
 // lookupDB finds the database with exactly this name.
@@ -152,6 +164,9 @@ func lookupDB(ctx context.Context, conn *pgx.Conn, name string) (dbInfo, error) 
 		info.Comment = *comment
 	}
 	info.Create = localeOptions(row)
+	if n, ok := row["datconnlimit"].(float64); ok && n == -2 {
+		info.Invalid = true
+	}
 	return info, nil
 }
 

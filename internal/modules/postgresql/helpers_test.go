@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dysnomia-go/dysnomia/internal/config"
 	"github.com/dysnomia-go/dysnomia/internal/module"
@@ -133,6 +134,23 @@ func (f *fixture) dropAtEnd() {
 			f.srv.QueryPsql("postgres", "drop database if exists "+ident(db)+" with (force)")
 		}
 	})
+}
+
+// waitTempGone waits until the server has finished dropping the databases a
+// restore replaced (it returns while the drop runs, see dropReplaced).
+func (f *fixture) waitTempGone() {
+	f.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out := f.srv.Psql(f.t, "postgres", "select count(*) from pg_database where datname like 'dysnomia-%' and datconnlimit = -2")
+		if out == "0" {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("the replaced database is still being dropped after 60s: %v", f.srv.Databases(f.t))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // helloWorld is upstream's test component: table test with one row.

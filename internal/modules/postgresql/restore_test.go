@@ -33,6 +33,13 @@ func TestRestoreRoundTrip(t *testing.T) {
 
 	open := f.srv.Connect(t, "roundtrip")
 	f.must(module.Restore)
+	// The replaced database is gone, or going: invalid, so that nobody can
+	// connect to it, and dropped by the server in the background.
+	_, aside := tempNames("roundtrip")
+	if got := f.srv.Psql(t, "postgres", "select coalesce(max(datconnlimit), -2) from pg_database where datname = "+literal(aside)); got != "-2" {
+		t.Errorf("right after the restore the replaced database %q has datconnlimit %s, want -2 (invalid) or gone", aside, got)
+	}
+	f.waitTempGone()
 	if got := f.query("select string_agg(msg, ',' order by msg) from test"); got != "Bye world,Hello world" {
 		t.Fatalf("rows after restore = %q", got)
 	}
@@ -237,5 +244,31 @@ func writeUpstreamSnapshot(t *testing.T, stateDir, container, comp string, plain
 	n := len(entries) + 1
 	if err := os.Symlink(filepath.Join("..", "..", "..", "snapshots", container, comp, id), filepath.Join(gens, strconv.Itoa(n))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRecoverInvalidAside: a replaced database whose drop was cut short is
+// left invalid under its aside name (see dropReplaced). The next activity
+// drops it; it never puts it back in place of the component's database,
+// even when that is missing.
+func TestRecoverInvalidAside(t *testing.T) {
+	f := newFixture(t, "halfdropped", helloWorld)
+	f.dropAtEnd()
+	f.must(module.Activate)
+	f.must(module.Snapshot)
+	_, aside := tempNames("halfdropped")
+	f.srv.Psql(t, "postgres", "create database "+ident(aside))
+	f.srv.Psql(t, "postgres", "update pg_database set datconnlimit = -2 where datname = "+literal(aside))
+	f.srv.Psql(t, "postgres", "drop database halfdropped")
+	f.must(module.Restore)
+	if got := f.query("select msg from test"); got != "Hello world" {
+		t.Fatalf("rows after the restore = %q, want the snapshot's", got)
+	}
+	f.waitTempGone()
+	if f.srv.HasDatabase(t, aside) {
+		t.Errorf("the invalid database %q is still there", aside)
+	}
+	if !strings.Contains(f.rep.String(), "waiting for the drop of") {
+		t.Errorf("report does not mention the drop:\n%s", f.rep)
 	}
 }

@@ -26,6 +26,9 @@ type settings struct {
 	Template     string        // postgresqlTemplate
 	BinDir       string        // postgresqlBinDir
 	RestoreJobs  int           // postgresqlRestoreJobs
+	// RestoreMemory is postgresqlRestoreMemory: maintenance_work_mem of
+	// the load.
+	RestoreMemory string
 }
 
 // Defaults of the properties.
@@ -34,7 +37,11 @@ const (
 	DefaultPort       = 5432
 	DefaultRuntimeDir = "/run/postgresql"
 	DefaultTimeout    = 10 // seconds, as upstream
+	// DefaultRestoreMemory is the default of postgresqlRestoreMemory.
+	DefaultRestoreMemory = "256MB"
 )
+
+var memorySize = regexp.MustCompile(`^[1-9][0-9]*(kB|MB|GB)$`)
 
 var encodingName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
@@ -42,13 +49,14 @@ var encodingName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 // the property.
 func loadSettings(req *module.Request) (*settings, error) {
 	s := &settings{
-		User:         req.Property("postgresqlUsername", DefaultUser),
-		RuntimeDir:   req.Property("postgresqlRuntimeDir", DefaultRuntimeDir),
-		Host:         req.Property("postgresqlHost", ""),
-		PasswordFile: req.Property("postgresqlPasswordFile", ""),
-		Encoding:     req.Property("postgresqlEncoding", ""),
-		Template:     req.Property("postgresqlTemplate", ""),
-		BinDir:       req.Property("postgresqlBinDir", ""),
+		User:          req.Property("postgresqlUsername", DefaultUser),
+		RuntimeDir:    req.Property("postgresqlRuntimeDir", DefaultRuntimeDir),
+		Host:          req.Property("postgresqlHost", ""),
+		PasswordFile:  req.Property("postgresqlPasswordFile", ""),
+		Encoding:      req.Property("postgresqlEncoding", ""),
+		Template:      req.Property("postgresqlTemplate", ""),
+		BinDir:        req.Property("postgresqlBinDir", ""),
+		RestoreMemory: req.Property("postgresqlRestoreMemory", DefaultRestoreMemory),
 	}
 	s.Owner = req.Property("postgresqlOwner", s.User)
 	bad := func(key, val, why string) error {
@@ -65,6 +73,11 @@ func loadSettings(req *module.Request) (*settings, error) {
 	s.Timeout = time.Duration(secs) * time.Second
 	if s.RestoreJobs, err = intProperty(req, "postgresqlRestoreJobs", 1, 1, 256); err != nil {
 		return nil, bad("postgresqlRestoreJobs", req.Property("postgresqlRestoreJobs", ""), err.Error())
+	}
+	if s.RestoreMemory == "default" {
+		s.RestoreMemory = ""
+	} else if !memorySize.MatchString(s.RestoreMemory) {
+		return nil, bad("postgresqlRestoreMemory", s.RestoreMemory, "want a size such as 256MB or 1GB (kB, MB or GB), or default for the server's setting")
 	}
 	if !filepath.IsAbs(s.RuntimeDir) {
 		return nil, bad("postgresqlRuntimeDir", s.RuntimeDir, "want an absolute directory")

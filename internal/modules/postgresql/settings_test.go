@@ -33,12 +33,18 @@ func TestSettingsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &settings{User: "postgres", Owner: "postgres", Port: 5432, RuntimeDir: "/run/postgresql", Timeout: 10 * time.Second, RestoreJobs: 1}
+	want := &settings{User: "postgres", Owner: "postgres", Port: 5432, RuntimeDir: "/run/postgresql", Timeout: 10 * time.Second, RestoreJobs: 1, RestoreMemory: "256MB"}
 	if diff := cmp.Diff(want, s); diff != "" {
 		t.Fatalf("(-want +got)\n%s", diff)
 	}
 	if s.host() != "/run/postgresql" || s.where() != "/run/postgresql/.s.PGSQL.5432" {
 		t.Fatalf("host %q where %q", s.host(), s.where())
+	}
+	for v, want := range map[string]string{"1GB": "1GB", "default": ""} {
+		s, err := loadSettings(requestWith(map[string]string{"postgresqlRestoreMemory": v}))
+		if err != nil || s.RestoreMemory != want {
+			t.Errorf("postgresqlRestoreMemory=%s: %q, %v; want %q", v, s.RestoreMemory, err, want)
+		}
 	}
 	// An empty username gets the documented default (upstream ran as root).
 	s, _ = loadSettings(requestWith(map[string]string{"postgresqlUsername": ""}))
@@ -66,6 +72,8 @@ func TestSettingsErrors(t *testing.T) {
 		{map[string]string{"postgresqlEncoding": "UTF8'; drop"}, "postgresqlEncoding"},
 		{map[string]string{"postgresqlOwner": strings.Repeat("o", 64)}, "postgresqlOwner"},
 		{map[string]string{"postgresqlRestoreJobs": "0"}, "postgresqlRestoreJobs"},
+		{map[string]string{"postgresqlRestoreMemory": "1 GB"}, "postgresqlRestoreMemory"},
+		{map[string]string{"postgresqlRestoreMemory": "-c fsync=off"}, "postgresqlRestoreMemory"},
 		{map[string]string{"postgresqlPasswordFile": missing}, "postgresqlPasswordFile"},
 		{map[string]string{"postgresqlPasswordFile": empty}, "postgresqlPasswordFile"},
 	} {

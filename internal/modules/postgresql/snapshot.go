@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/pipe"
 	"github.com/dysnomia-go/dysnomia/internal/store"
 )
 
@@ -52,19 +53,15 @@ func (m Module) snapshot(ctx context.Context, req *module.Request, ss *session) 
 	if err != nil {
 		return err
 	}
-	switch {
-	case committed.NewGeneration:
-		req.Report.Infof("snapshot %s: generation %d", committed.Rel(), committed.Generation)
-	default:
-		req.Report.Infof("snapshot %s: unchanged since generation %d", committed.Rel(), committed.Generation)
-	}
+	req.Report.Infof("%s", committed.Summary())
 	return nil
 }
 
 // dump streams pg_dump's custom-format archive of db, with its creation
 // time normalised, into the payload. pg_dump runs in one repeatable-read
 // transaction, so the archive is consistent while others write. A failing
-// pg_dump fails the dump, whatever it wrote.
+// pg_dump fails the dump, whatever it wrote. Its output comes through a
+// large pipe, read in large steps (package pipe).
 func (ss *session) dump(ctx context.Context, req *module.Request, db string, d *store.Dump) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -72,20 +69,25 @@ func (ss *session) dump(ctx context.Context, req *module.Request, db string, d *
 	if err != nil {
 		return err
 	}
-	out, err := cmd.StdoutPipe()
+	out, pw, err := pipe.New()
 	if err != nil {
 		return err
 	}
-	w, err := d.Create(dumpName)
+	defer out.Close()
+	cmd.Stdout = pw
+	w, err := d.CreateDump(dumpName)
 	if err != nil {
+		pw.Close()
 		return err
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		w.Close()
 		return fmt.Errorf("start pg_dump: %w", err)
 	}
 	z := &normalizer{w: w}
-	_, cerr := io.Copy(z, out)
+	_, cerr := io.CopyBuffer(z, pipe.NewReader(out), make([]byte, 1<<20))
 	if cerr != nil {
 		cancel() // a failed write must not leave pg_dump blocked on the pipe
 	}

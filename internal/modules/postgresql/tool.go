@@ -21,7 +21,7 @@ import (
 // parameters; the password (from postgresqlPasswordFile) travels in
 // PGPASSWORD, never on the command line. The database is passed with
 // --dbname as a quoted connection string (see dbArg).
-func (ss *session) tool(ctx context.Context, env []string, name string, args ...string) (*exec.Cmd, *tail, error) {
+func (ss *session) tool(ctx context.Context, env []string, name string, args ...string) (*exec.Cmd, *stderrTail, error) {
 	path, err := ss.lookTool(env, name)
 	if err != nil {
 		return nil, nil, err
@@ -37,7 +37,7 @@ func (ss *session) tool(ctx context.Context, env []string, name string, args ...
 		}
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(ss.id.UID), Gid: uint32(ss.id.GID), Groups: groups}
 	}
-	t := &tail{max: 64 << 10}
+	t := &stderrTail{max: 64 << 10}
 	cmd.Stderr = t
 	return cmd, t, nil
 }
@@ -118,15 +118,15 @@ func dbArg(db string) string {
 	return "--dbname=dbname='" + v + "'"
 }
 
-// tail keeps the last max bytes written to it: a program's stderr for the
+// stderrTail keeps the last max bytes written to it: a program's stderr for the
 // error message.
-type tail struct {
+type stderrTail struct {
 	max int
 	buf bytes.Buffer
 	cut bool
 }
 
-func (t *tail) Write(p []byte) (int, error) {
+func (t *stderrTail) Write(p []byte) (int, error) {
 	t.buf.Write(p)
 	if over := t.buf.Len() - t.max; over > 0 {
 		t.buf.Next(over)
@@ -136,7 +136,7 @@ func (t *tail) Write(p []byte) (int, error) {
 }
 
 // String is the kept output, trimmed.
-func (t *tail) String() string {
+func (t *stderrTail) String() string {
 	s := strings.TrimSpace(t.buf.String())
 	if t.cut {
 		s = "…" + s

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,10 +69,13 @@ func ensureDir(s *settings) error {
 }
 
 // tempFile creates an empty file next to the database path for the work of
-// kind ("init", "snapshot", "restore"); its name starts with a dot and
-// names the database. The returned cleanup removes it and its sidecars.
+// kind ("init", "restore"): .<db>.<kind>-<pid>-<random>, so that the
+// database it belongs to and the process that made it can be told from its
+// name. The returned cleanup removes it and its sidecars; when the process
+// is killed first, the next activity on the database removes them
+// (clearStaleWork).
 func tempFile(path, kind string) (string, func(), error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"."+kind+"-*")
+	f, err := os.CreateTemp(filepath.Dir(path), workPrefix(path)+kind+"-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return "", nil, err
 	}
@@ -80,6 +85,74 @@ func tempFile(path, kind string) (string, func(), error) {
 		return "", nil, err
 	}
 	return name, func() { removeFiles(name) }, nil
+}
+
+// workPrefix starts the names of the work files of the database path.
+func workPrefix(path string) string { return "." + filepath.Base(path) + "." }
+
+// clearStaleWork removes the work files (and their sidecars) that processes
+// which no longer exist left next to the database path: a killed activate,
+// restore or an older version's snapshot leaves a copy as large as the
+// database. Work files of live processes are left alone.
+func clearStaleWork(path string, warn func(string, ...any)) error {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	prefix := workPrefix(path)
+	var errs []error
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.Type().IsRegular() || hasSidecarSuffix(rest) {
+			continue
+		}
+		if pid, ok := workOwner(rest); ok && processAlive(pid) {
+			continue
+		}
+		p := filepath.Join(filepath.Dir(path), e.Name())
+		warn("removing %s: left over by an interrupted %s", p, Type)
+		if err := removeFiles(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// workOwner parses the pid out of "<kind>-<pid>-<random>"; names without
+// one (made before work files carried it) have no live owner.
+func workOwner(rest string) (int, bool) {
+	parts := strings.Split(rest, "-")
+	if len(parts) != 3 {
+		return 0, false
+	}
+	switch parts[0] {
+	case "init", "restore", "snapshot":
+	default:
+		return 0, false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	return pid, err == nil && pid > 0
+}
+
+func hasSidecarSuffix(name string) bool {
+	for _, s := range sidecars {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// processAlive reports whether a process with this pid exists.
+func processAlive(pid int) bool {
+	if pid == os.Getpid() {
+		return true
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // removeFiles removes a database file and then its sidecars, ignoring the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/store"
@@ -28,11 +29,14 @@ func snapshot(ctx context.Context, req *module.Request) error {
 	if !ok {
 		return fmt.Errorf("%s does not exist (is the component activated?)", path)
 	}
-	tmp, cleanup, err := tempFile(path, "snapshot")
+	// The copy goes into a work directory of the store: a killed snapshot
+	// leaves it where gc and check --repair find it.
+	work, err := req.Store.TempDir("sqlite-snapshot")
 	if err != nil {
 		return err
 	}
-	defer cleanup()
+	defer os.RemoveAll(work)
+	tmp := filepath.Join(work, payloadName)
 	if err := vacuumInto(ctx, path, tmp, s); err != nil {
 		return err
 	}
@@ -42,11 +46,7 @@ func snapshot(ctx context.Context, req *module.Request) error {
 	if err != nil {
 		return err
 	}
-	if c.NewGeneration {
-		req.Report.Infof("snapshot %s: generation %d", c.Rel(), c.Generation)
-	} else {
-		req.Report.Infof("snapshot %s: unchanged, still generation %d", c.Rel(), c.Generation)
-	}
+	req.Report.Infof("%s", c.Summary())
 	return nil
 }
 

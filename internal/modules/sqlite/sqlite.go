@@ -58,9 +58,12 @@
 //     every write of this module is a transaction.
 //   - shell: the session gets SQLITE_DATABASE, the path of the database file.
 //
-// Work files live next to the database, named .<comp>.sqlite.<work>-<random>
-// (work is init, snapshot or restore), and are removed when the activity
-// ends; the snapshot and restore copies need as much free space as the
+// The init and restore copies are made next to the database (so they can be
+// linked into place), named .<comp>.sqlite.<work>-<pid>-<random>, and
+// removed when the activity ends; those a killed process left are removed
+// by the next activity on the database. The snapshot copy is made in a work
+// directory of the snapshot store, which gc and check --repair clear after a
+// kill. The snapshot and restore copies need as much free space as the
 // database.
 package sqlite
 
@@ -91,20 +94,24 @@ const payloadName = "db.sqlite"
 // Run implements module.Module.
 func (Module) Run(ctx context.Context, req *module.Request) error {
 	var err error
-	switch req.Activity {
-	case module.Activate:
+	if req.Activity != module.Shell {
+		err = sweep(req)
+	}
+	switch {
+	case err != nil:
+	case req.Activity == module.Activate:
 		err = activate(ctx, req)
-	case module.Deactivate:
+	case req.Activity == module.Deactivate:
 		err = req.Store.MarkGarbage(req.Key())
-	case module.Snapshot:
+	case req.Activity == module.Snapshot:
 		err = snapshot(ctx, req)
-	case module.Restore:
+	case req.Activity == module.Restore:
 		err = restore(ctx, req)
-	case module.CollectGarbage:
+	case req.Activity == module.CollectGarbage:
 		err = collectGarbage(req)
-	case module.Shell:
+	case req.Activity == module.Shell:
 		err = shellHelp(req)
-	case module.Lock, module.Unlock:
+	case req.Activity == module.Lock, req.Activity == module.Unlock:
 		return nil
 	default:
 		return fmt.Errorf("%s: unknown activity %q", Type, req.Activity)
@@ -113,6 +120,16 @@ func (Module) Run(ctx context.Context, req *module.Request) error {
 		return fmt.Errorf("%s sqlite database %q in container %s: %w", req.Activity, req.Component.Name, req.Container.Name, err)
 	}
 	return nil
+}
+
+// sweep removes what killed activities left next to the component's
+// database, before any activity; a container without settings has none.
+func sweep(req *module.Request) error {
+	s, err := readSettings(req)
+	if err != nil {
+		return nil // the activity itself reports it
+	}
+	return clearStaleWork(s.path(req.Component.Name), req.Report.Warnf)
 }
 
 // settings are the container properties this module reads.

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The timed steps of a round.
+const (
+	stDump     = "pg_dump|zstd"
+	stSnapshot = "snapshot"
+	stPsql     = "psql"
+	stRestore1 = "pg_restore"
+	stRestoreJ = "pg_restore -j2"
+	stOurs     = "restore"
+	stGone     = "restore (old db gone)"
+	stUpstream = "upstream"
+)
+
+var restoreLimits = []string{stPsql, stRestore1, stRestoreJ}
+
+// result holds a data set's times per step, one entry per round.
+type result struct {
+	set    string
+	times  map[string][]float64
+	ratios map[string][]float64 // per round
+	rss    map[string][]float64 // MB, per round
+	cpu    map[string][]float64 // CPU seconds of dysnomia and its tools, per round
+	sizes  string
+}
+
+func (r *result) add(m map[string][]float64, k string, v float64) { m[k] = append(m[k], v) }
+
+// measure runs the rounds on db.
+func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
+	res := &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}, cpu: map[string][]float64{}}
+	w := func(name string) string { return filepath.Join(b.work, db+"."+name) }
+	plain, custom, dir, xzFile, zst := w("sql"), w("pgdump"), w("dir"), w("pgsql.xz"), w("sql.zst")
+
+	// The dumps the limits load, made once (untimed).
+	start := time.Now()
+	for _, s := range []string{
+		fmt.Sprintf("pg_dump --no-sync -d %s -f %s", db, plain),
+		fmt.Sprintf("pg_dump --no-sync -Fc -Z0 -d %s -f %s", db, custom),
+		fmt.Sprintf("rm -rf %s; pg_dump --no-sync -Fd -Z0 -j2 -d %s -f %s", dir, db, dir),
+		fmt.Sprintf("xz -T2 -%d < %s > %s", xzLevel, plain, xzFile),
+	} {
+		if err := b.shell(s); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Printf("dumps for the limits made in %s (plain %s, xz -%d %s)\n", since(start), size(plain), xzLevel, size(xzFile))
+
+	steps := map[string]func() (time.Duration, error){
+		stDump: func() (time.Duration, error) {
+			return b.timed(func() error { return b.shell(fmt.Sprintf("pg_dump -d %s | zstd -3 -q > %s", db, zst)) })
+		},
+		stSnapshot: func() (time.Duration, error) {
+			os.RemoveAll(b.state)
+			b.checkpoint()
+			d, rss, err := b.dysnomia("snapshot", db)
+			res.add(res.rss, stSnapshot, float64(rss)/1e6)
+			res.add(res.cpu, stSnapshot, cpuSelfAndTools.Seconds())
+			return d, err
+		},
+		stPsql:     b.intoEmpty(db+"_psql", fmt.Sprintf("psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d %s_psql -f %s", db, plain)),
+		stRestore1: b.intoEmpty(db+"_restore", fmt.Sprintf("pg_restore --exit-on-error -d %s_restore %s", db, custom)),
+		stRestoreJ: b.intoEmpty(db+"_restorej", fmt.Sprintf("pg_restore --exit-on-error -j2 -d %s_restorej %s", db, dir)),
+		stOurs: func() (time.Duration, error) {
+			b.checkpoint()
+			d, rss, err := b.dysnomia("restore", db)
+			res.add(res.rss, stOurs, float64(rss)/1e6)
+			res.add(res.cpu, stOurs, cpuSelfAndTools.Seconds())
+			if err != nil {
+				return d, err
+			}
+			gone, err := b.waitAsideGone(db)
+			res.add(res.times, stGone, (d + gone).Seconds())
+			return d, err
+		},
+		stUpstream: func() (time.Duration, error) {
+			up := db + "_upstream"
+			return b.timed(func() error {
+				return b.shell(fmt.Sprintf("dropdb %s; createdb -O postgres %s; xzcat -T1 %s | psql --file - %s", up, up, xzFile, up))
+			})
+		},
+	}
+	// Upstream's restore replaces a live database: give it a copy of db
+	// to replace (a file copy, untimed).
+	b.sql("drop database if exists " + db + "_upstream")
+	b.sql("create database " + db + "_upstream template " + db + " strategy file_copy")
+	defer b.sql("drop database if exists " + db + "_upstream")
+
+	// The snapshot comes before the restore; the rest rotates.
+	order := []string{stDump, stSnapshot, stPsql, stRestore1, stRestoreJ, stOurs, stUpstream}
+	for r := 0; r < rounds; r++ {
+		b.state = filepath.Join(b.srv.Dir, "state")
+		rot := rotate(order, r)
+		var line []string
+		for _, st := range rot {
+			d, err := steps[st]()
+			if err != nil {
+				return nil, fmt.Errorf("%s, round %d, %s: %w", set, r+1, st, err)
+			}
+			res.add(res.times, st, d.Seconds())
+			line = append(line, fmt.Sprintf("%s %s", st, sec(d)))
+		}
+		for _, n := range []string{db + "_psql", db + "_restore", db + "_restorej"} {
+			b.sql("drop database if exists " + n)
+		}
+		t := func(k string) float64 { return res.times[k][r] }
+		limit := min(t(stPsql), t(stRestore1), t(stRestoreJ))
+		res.add(res.ratios, "snapshot", t(stSnapshot)/t(stDump))
+		res.add(res.ratios, "restore", t(stOurs)/limit)
+		res.add(res.ratios, "restore gone", t(stGone)/limit)
+		res.add(res.ratios, "upstream", t(stOurs)/t(stUpstream))
+		fmt.Printf("%s round %d (load %s): %s; gone after %.2fs\n", set, r+1, loadavg(), strings.Join(line, ", "), t(stGone))
+		fmt.Printf("  ratios: snapshot/(pg_dump|zstd -3) %.3f  restore/fastest load %.3f (until gone %.3f)  restore/upstream %.3f  peak RSS snapshot %.0f MB, restore %.0f MB; CPU of dysnomia+tools snapshot %.2fs, restore %.2fs\n",
+			res.ratios["snapshot"][r], res.ratios["restore"][r], res.ratios["restore gone"][r], res.ratios["upstream"][r], res.rss[stSnapshot][r], res.rss[stOurs][r], res.cpu[stSnapshot][r], res.cpu[stOurs][r])
+	}
+	res.sizes = fmt.Sprintf("plain dump %s, pg_dump|zstd -3 %s, snapshot payload %s, upstream xz %s", size(plain), size(zst), dirSize(filepath.Join(b.state, "snapshots")), size(xzFile))
+	for _, f := range []string{plain, custom, dir, xzFile, zst} {
+		os.RemoveAll(f)
+	}
+	return res, nil
+}
+
+// summary prints the medians of a data set.
+func (r *result) summary() {
+	m := func(k string) float64 { return median(r.times[k]) }
+	limit := min(m(stPsql), m(stRestore1), m(stRestoreJ))
+	fastest := stPsql
+	for _, k := range restoreLimits {
+		if m(k) == limit {
+			fastest = k
+		}
+	}
+	fmt.Printf("%s (%d rounds; %s):\n", r.set, len(r.times[stOurs]), r.sizes)
+	var ts []string
+	for _, k := range []string{stDump, stSnapshot, stPsql, stRestore1, stRestoreJ, stOurs, stGone, stUpstream} {
+		ts = append(ts, fmt.Sprintf("%s %.2fs", k, m(k)))
+	}
+	fmt.Printf("  times: %s\n", strings.Join(ts, ", "))
+	verdict := func(x, goal float64) string {
+		if x <= goal {
+			return "met"
+		}
+		return "MISSED"
+	}
+	snap := m(stSnapshot) / m(stDump)
+	fmt.Printf("  snapshot / pg_dump|zstd -3:     %.3f (median of rounds %.3f; goal <= 1.10: %s)\n", snap, median(r.ratios["snapshot"]), verdict(snap, 1.10))
+	rest := m(stOurs) / limit
+	fmt.Printf("  restore / fastest load (%s): %.3f (median of rounds %.3f; goal <= 1.10: %s)\n", fastest, rest, median(r.ratios["restore"]), verdict(rest, 1.10))
+	fmt.Printf("  restore until old db gone / same: %.3f (median of rounds %.3f)\n", m(stGone)/limit, median(r.ratios["restore gone"]))
+	up := m(stOurs) / m(stUpstream)
+	fmt.Printf("  restore / upstream emulation:   %.3f (median of rounds %.3f; goal < 1: %s)\n", up, median(r.ratios["upstream"]), verdict(up, 0.9999))
+	fmt.Printf("  peak RSS of dysnomia: snapshot %.0f MB, restore %.0f MB (max of rounds; goal <= 100 MB)\n", maxOf(r.rss[stSnapshot]), maxOf(r.rss[stOurs]))
+}
+
+// intoEmpty returns a step that creates an empty database and loads it
+// with script, timed from createdb on.
+func (b *bench) intoEmpty(db, script string) func() (time.Duration, error) {
+	return func() (time.Duration, error) {
+		b.sql("drop database if exists " + db)
+		return b.timed(func() error { return b.shell("createdb " + db + "; " + script) })
+	}
+}
+
+// timed checkpoints (untimed), then times f.
+func (b *bench) timed(f func() error) (time.Duration, error) {
+	b.checkpoint()
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}
+
+func (b *bench) checkpoint() { b.sql("checkpoint") }
+
+// waitAsideGone waits until no database left by the restore of db is in
+// pg_database and returns how long that took.
+func (b *bench) waitAsideGone(db string) (time.Duration, error) {
+	start := time.Now()
+	for {
+		n := b.sql("select count(*) from pg_database where datname like 'dysnomia-%'")
+		if n == "0" {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > 5*time.Minute {
+			return time.Since(start), fmt.Errorf("the replaced database of %s is still there after 5 minutes", db)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func rotate(xs []string, r int) []string {
+	// The dump and the snapshot keep their order (the restore needs the
+	// snapshot); the two halves rotate separately.
+	head, tail := append([]string{}, xs[:2]...), append([]string{}, xs[2:]...)
+	if r%2 == 1 {
+		head[0], head[1] = head[1], head[0]
+	}
+	k := r % len(tail)
+	return append(head, append(tail[k:], tail[:k]...)...)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64{}, xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func maxOf(xs []float64) float64 {
+	m := 0.0
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
+
+func size(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f MB", float64(fi.Size())/1e6)
+}
+
+func dirSize(dir string) string {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+}

@@ -18,7 +18,7 @@
 #   components  { container = { name = { path; owner; properties; }; }; }
 #                 path: the component's store path, resolved by the module
 #                 from initSQL/sql/component; owner: null or a name
-#   snapshots   { beforeUpgrade; keep; onFailure; onBoot; }
+#   snapshots   { beforeUpgrade; keep; onFailure; onBoot; restoreAfterUpgrade; }
 #   garbage     { removed; }
 #
 # The result is an attribute set; builtins.toJSON turns it into the file.
@@ -88,6 +88,7 @@ in
     keep = snapshots.keep;
     onFailure = snapshots.onFailure;
     onBoot = snapshots.onBoot;
+    restoreAfterUpgrade = snapshots.restoreAfterUpgrade;
   };
   garbage = {
     removed = garbage.removed;

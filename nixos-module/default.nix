@@ -125,8 +125,12 @@ let
             The server package this container runs on. When it differs
             between the running and the new system (an upgrade), `dysnomia
             system pre-switch` snapshots the container's components before
-            the switch. Set automatically for the generated
-            `postgresql-database` and `mysql-database` containers.
+            the switch, and the switch restores those snapshots into the new
+            server where it lacks the databases (see
+            {option}`services.dysnomia.snapshots.restoreAfterUpgrade`). Set
+            automatically for the generated `postgresql-database`
+            (`services.postgresql.finalPackage`: the package with its
+            extensions) and `mysql-database` containers.
           '';
         };
 
@@ -318,6 +322,9 @@ let
   portOf = address: lib.last (lib.splitString ":" (toString address));
 
   pgEnabled = config.services.postgresql.enable;
+  # What the server really runs: with its extensions (finalPackage, where
+  # nixpkgs has it), so that adding an extension is a server change too.
+  pgPackage = config.services.postgresql.finalPackage or config.services.postgresql.package;
   mysqlEnabled = config.services.mysql.enable;
   # postgresql.target (NixOS 25.11 and later) is reached once the server
   # accepts connections and its setup (ensureDatabases, …) has run.
@@ -535,6 +542,24 @@ in
         '';
       };
 
+      restoreAfterUpgrade = mkOption {
+        type = types.bool;
+        default = true;
+        description = ''
+          When a switch changes a container's server package and the new
+          server lacks a component's database (a PostgreSQL major upgrade
+          starts on a new, empty data directory), create it by restoring
+          the snapshot pre-switch took of it before the upgrade, instead of
+          running its init scripts; `nixos-rebuild boot` does the same at
+          the next boot. A database that exists in the new server and holds
+          data (`pg_upgrade` was run, or MariaDB upgraded its data in place)
+          is left alone. Without that snapshot, or with a damaged one, the
+          component fails (dysnomia.service fails) and no empty database is
+          created. `false` creates the database from its init scripts, as
+          for a new component.
+        '';
+      };
+
       onBoot = mkOption {
         type = types.enum [
           "snapshot"
@@ -613,9 +638,9 @@ in
           postgresqlPort = mkDefault (toString config.services.postgresql.settings.port);
           # The running server's own client programs: pre-switch dumps
           # with the old server's pg_dump, switch loads with the new one's.
-          postgresqlBinDir = mkDefault "${config.services.postgresql.package}/bin";
+          postgresqlBinDir = mkDefault "${pgPackage}/bin";
         };
-        serverPackage = mkDefault config.services.postgresql.package;
+        serverPackage = mkDefault pgPackage;
       };
     })
 
@@ -625,6 +650,9 @@ in
         properties = {
           mysqlSocket = mkDefault (config.services.mysql.settings.mysqld.socket or "/run/mysqld/mysqld.sock");
           mysqlUsername = mkDefault "root";
+          # As for PostgreSQL: pre-switch dumps with the running server's
+          # mariadb-dump (or MySQL's mysqldump), not the candidate's.
+          mysqlBinDir = mkDefault "${config.services.mysql.package}/bin";
         };
         serverPackage = mkDefault config.services.mysql.package;
       };

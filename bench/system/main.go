@@ -7,6 +7,7 @@
 // as the postgres user):
 //
 //	go run ./bench/system [-n 50] [-components 100]
+//	go run ./bench/system -upgrade-scale 70 [-rounds 3]   (see upgrade.go)
 //
 // It builds the binary, starts PostgreSQL, switches once (creating every
 // database and fileset), then times, through the binary:
@@ -44,7 +45,16 @@ import (
 func main() {
 	n := flag.Int("n", 50, "timed runs of each command")
 	count := flag.Int("components", 100, "declared components (half PostgreSQL databases, half filesets)")
+	upgradeScale := flag.Int("upgrade-scale", 0, "instead, measure a switch's restore after a PostgreSQL server upgrade, on a pgbench database of this scale (70 is about 1 GB), against plain pg_restore of the same snapshot")
+	rounds := flag.Int("rounds", 3, "with -upgrade-scale: rounds of measurements")
 	flag.Parse()
+	if *upgradeScale > 0 {
+		if err := upgrade(*upgradeScale, *rounds); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/system:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*n, *count); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/system:", err)
 		os.Exit(1)

@@ -183,6 +183,13 @@ func (c *SystemPreSwitchCmd) Run(ctx context.Context, app *App) error {
 	if ferr := system.Format(app.Stdout, res.Done); ferr != nil {
 		return errors.Join(err, ferr)
 	}
+	for _, t := range res.Protects {
+		if t.Change == system.ChangeServer {
+			app.Report.Infof("pre-switch: %s is the pre-upgrade snapshot of %s (%s): the switch restores it if the new server lacks the database", t.Snapshot, t.Key, t.Servers())
+		} else {
+			app.Report.Infof("pre-switch: %s is the last state of %s, which the switch removes", t.Snapshot, t.Key)
+		}
+	}
 	switch {
 	case res.Skipped != "":
 		app.Report.Infof("pre-switch: no snapshots: %s", res.Skipped)

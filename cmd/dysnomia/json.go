@@ -248,15 +248,36 @@ type systemStepJSON struct {
 	Done      bool   `json:"done"`
 }
 
+// systemSteps renders a plan with whether each step was done. Steps done
+// that the plan does not hold — the restore of a pre-upgrade snapshot that
+// created a database in place of its init scripts — come right before the
+// planned step of the same component.
 func systemSteps(plan, done []system.Step) []systemStepJSON {
-	did := map[string]bool{}
+	id := func(s system.Step) string { return string(s.Activity) + " " + s.Key.String() }
+	did, planned := map[string]bool{}, map[string]bool{}
 	for _, s := range done {
-		did[string(s.Activity)+" "+s.Key.String()] = true
+		did[id(s)] = true
+	}
+	for _, s := range plan {
+		planned[id(s)] = true
+	}
+	extra := map[store.Key][]system.Step{}
+	for _, s := range done {
+		if !planned[id(s)] {
+			extra[s.Key] = append(extra[s.Key], s)
+		}
+	}
+	render := func(s system.Step, done bool) systemStepJSON {
+		return systemStepJSON{Activity: string(s.Activity), Container: s.Container, Component: s.Component,
+			Path: s.Path, Reason: string(s.Reason), Detail: s.Detail, Done: done}
 	}
 	out := []systemStepJSON{}
 	for _, s := range plan {
-		out = append(out, systemStepJSON{Activity: string(s.Activity), Container: s.Container, Component: s.Component,
-			Path: s.Path, Reason: string(s.Reason), Detail: s.Detail, Done: did[string(s.Activity)+" "+s.Key.String()]})
+		for _, x := range extra[s.Key] {
+			out = append(out, render(x, true))
+		}
+		delete(extra, s.Key)
+		out = append(out, render(s, did[id(s)]))
 	}
 	return out
 }

@@ -13,7 +13,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/dysnomia-go/dysnomia/internal/deploy"
+	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/remote"
+	"github.com/dysnomia-go/dysnomia/internal/store"
+	"github.com/dysnomia-go/dysnomia/internal/system"
 )
 
 // decodeStrict decodes a --json document into its documented shape,
@@ -228,5 +232,24 @@ func TestSystemJSON(t *testing.T) {
 	decodeStrict(t, out, &sw)
 	if code != 0 || !sw.DryRun || len(sw.Steps) != 1 || sw.Steps[0].Done || sw.Steps[0].Reason != "changed" {
 		t.Errorf("system switch --json --dry-run: exit %d, %+v", code, sw)
+	}
+}
+
+// A restore of a pre-upgrade snapshot that the switch did in place of the
+// init scripts shows up in switch --json, before the activation it served.
+func TestSystemStepsShowUpgradeRestores(t *testing.T) {
+	k := store.Key{Container: "postgresql-database", Component: "app"}
+	other := store.Key{Container: "postgresql-database", Component: "shop"}
+	act := system.Step{Step: deploy.Step{Key: k, Activity: module.Activate, Path: "/nix/store/x-app", Reason: deploy.Changed}}
+	act2 := system.Step{Step: deploy.Step{Key: other, Activity: module.Activate, Path: "/nix/store/x-shop", Reason: deploy.Changed}}
+	restore := system.Step{Step: deploy.Step{Key: k, Activity: module.Restore, Path: "/nix/store/x-app", Reason: deploy.Changed}, Detail: "pre-upgrade snapshot s"}
+	got := systemSteps([]system.Step{act, act2}, []system.Step{restore, act})
+	want := []systemStepJSON{
+		{Activity: "restore", Container: k.Container, Component: "app", Path: "/nix/store/x-app", Reason: "changed", Detail: "pre-upgrade snapshot s", Done: true},
+		{Activity: "activate", Container: k.Container, Component: "app", Path: "/nix/store/x-app", Reason: "changed", Done: true},
+		{Activity: "activate", Container: k.Container, Component: "shop", Path: "/nix/store/x-shop", Reason: "changed", Done: false},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("steps (-want +got):\n%s", d)
 	}
 }

@@ -59,6 +59,10 @@ type SnapshotPolicy struct {
 	Keep          int    // generations kept per snapshotted component; 0 keeps all
 	OnFailure     string // FailureAbort or FailureContinue
 	OnBoot        string // BootSnapshot or BootSkip
+	// RestoreAfterUpgrade: switch creates the database of a component
+	// whose server changed by restoring its pre-upgrade snapshot (default
+	// true).
+	RestoreAfterUpgrade bool
 }
 
 // GarbagePolicy says what `system switch` does with removed components.
@@ -457,7 +461,7 @@ func (c *checker) system(root *jsonNode) *System {
 	s := &System{
 		Containers: map[string]*SystemContainer{},
 		Components: map[string]map[string]*SystemComponent{},
-		Snapshots:  SnapshotPolicy{BeforeUpgrade: BeforeChanged, OnFailure: FailureAbort, OnBoot: BootSnapshot},
+		Snapshots:  SnapshotPolicy{BeforeUpgrade: BeforeChanged, OnFailure: FailureAbort, OnBoot: BootSnapshot, RestoreAfterUpgrade: true},
 		Garbage:    GarbagePolicy{Removed: RemovedKeep},
 	}
 	switch v := f["version"]; {
@@ -680,7 +684,7 @@ func (c *checker) properties(path string, n *jsonNode, noType bool) Properties {
 }
 
 func (c *checker) snapshots(n *jsonNode, def SnapshotPolicy) SnapshotPolicy {
-	f := c.fields("snapshots", n, "beforeUpgrade", "keep", "onFailure", "onBoot")
+	f := c.fields("snapshots", n, "beforeUpgrade", "keep", "onFailure", "onBoot", "restoreAfterUpgrade")
 	if f == nil {
 		return def
 	}
@@ -688,6 +692,9 @@ func (c *checker) snapshots(n *jsonNode, def SnapshotPolicy) SnapshotPolicy {
 	pol.BeforeUpgrade = c.enum("snapshots.beforeUpgrade", f["beforeUpgrade"], def.BeforeUpgrade, BeforeChanged, BeforeAlways, BeforeNever)
 	pol.OnFailure = c.enum("snapshots.onFailure", f["onFailure"], def.OnFailure, FailureAbort, FailureContinue)
 	pol.OnBoot = c.enum("snapshots.onBoot", f["onBoot"], def.OnBoot, BootSnapshot, BootSkip)
+	if v := f["restoreAfterUpgrade"]; v != nil && c.want("snapshots.restoreAfterUpgrade", v, jBool) {
+		pol.RestoreAfterUpgrade = v.b
+	}
 	if v := f["keep"]; v != nil && c.want("snapshots.keep", v, jNumber) {
 		k, err := strconv.Atoi(string(v.num))
 		if err != nil || k < 0 {

@@ -44,7 +44,7 @@ func TestSystemGolden(t *testing.T) {
 				},
 			},
 		},
-		Snapshots: SnapshotPolicy{BeforeUpgrade: "changed", Keep: 10, OnFailure: "abort", OnBoot: "snapshot"},
+		Snapshots: SnapshotPolicy{BeforeUpgrade: "changed", Keep: 10, OnFailure: "abort", OnBoot: "snapshot", RestoreAfterUpgrade: true},
 		Garbage:   GarbagePolicy{Removed: "keep"},
 	}
 	if d := cmp.Diff(want, s); d != "" {
@@ -81,7 +81,7 @@ func TestSystemDefaults(t *testing.T) {
 		Version:    1,
 		Containers: map[string]*SystemContainer{},
 		Components: map[string]map[string]*SystemComponent{},
-		Snapshots:  SnapshotPolicy{BeforeUpgrade: "changed", Keep: 0, OnFailure: "abort", OnBoot: "snapshot"},
+		Snapshots:  SnapshotPolicy{BeforeUpgrade: "changed", Keep: 0, OnFailure: "abort", OnBoot: "snapshot", RestoreAfterUpgrade: true},
 		Garbage:    GarbagePolicy{Removed: "keep"},
 	}
 	if d := cmp.Diff(want, s); d != "" {
@@ -99,7 +99,7 @@ func TestSystemValues(t *testing.T) {
 			"pg": {"type": "postgresql-database", "secretFiles": {"postgresqlPasswordFile": "/run/keys/pg//pw"}}
 		},
 		"components": {"files": {"web-data": {"path": "/srv/components/web-data/"}}},
-		"snapshots": {"beforeUpgrade": "always", "keep": 3, "onFailure": "continue", "onBoot": "skip"},
+		"snapshots": {"beforeUpgrade": "always", "keep": 3, "onFailure": "continue", "onBoot": "skip", "restoreAfterUpgrade": false},
 		"garbage": {"removed": "delete"}
 	}`))
 	if err != nil {
@@ -122,7 +122,7 @@ func TestSystemValues(t *testing.T) {
 	if got := s.Components["files"]["web-data"].Path; got != "/srv/components/web-data" {
 		t.Errorf("component path = %q, want it cleaned", got)
 	}
-	if d := cmp.Diff(SnapshotPolicy{"always", 3, "continue", "skip"}, s.Snapshots); d != "" {
+	if d := cmp.Diff(SnapshotPolicy{"always", 3, "continue", "skip", false}, s.Snapshots); d != "" {
 		t.Errorf("snapshots (-want +got):\n%s", d)
 	}
 	if s.Garbage.Removed != "delete" {
@@ -161,7 +161,7 @@ func TestSystemProblems(t *testing.T) {
 					"nowhere": {"x": {"path": "/srv/x"}},
 					"ok": {"y": {"path": "relative"}, "z": {}, "w": {"path": "/srv/other"}}
 				},
-				"snapshots": {"beforeUpgrade": "sometimes", "keep": -1, "onFailure": true, "onBoot": "skip", "extra": 1},
+				"snapshots": {"beforeUpgrade": "sometimes", "keep": -1, "onFailure": true, "onBoot": "skip", "restoreAfterUpgrade": "yes", "extra": 1},
 				"garbage": {"removed": "shred"}
 			}`,
 			want: []string{
@@ -184,9 +184,10 @@ func TestSystemProblems(t *testing.T) {
 				`components["ok"]["y"].path: "relative" is not an absolute path`,
 				`components["ok"]["z"].path: missing (required): the component's path`,
 				`components["ok"]["w"].path: "/srv/other" is named "other" (its base name without a store hash), not "w": the component's name must be the name of its path`,
-				`snapshots.extra: unknown field (known fields: beforeUpgrade, keep, onFailure, onBoot)`,
+				`snapshots.extra: unknown field (known fields: beforeUpgrade, keep, onFailure, onBoot, restoreAfterUpgrade)`,
 				`snapshots.beforeUpgrade: "sometimes" is not one of "changed", "always", "never"`,
 				`snapshots.onFailure: want a string, got a boolean`,
+				`snapshots.restoreAfterUpgrade: want a boolean, got a string`,
 				`snapshots.keep: -1 is not a whole number of generations ≥ 0`,
 				`garbage.removed: "shred" is not one of "keep", "delete"`,
 			},

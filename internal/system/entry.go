@@ -57,11 +57,19 @@ func Entries(cfg *config.System) []Entry {
 	return out
 }
 
+// binDirProperty is the property naming the client tools' directory, by
+// container type.
+var binDirProperty = map[string]string{
+	"postgresql-database": "postgresqlBinDir",
+	"mysql-database":      "mysqlBinDir",
+}
+
 // Module is the container an activity of e runs in: the container's
 // properties, its secret files as properties holding their paths, and the
-// component's properties over both. A postgresql-database container with a
-// server package and no postgresqlBinDir gets <serverPackage>/bin, so that
-// pg_dump matches the server it dumps (before an upgrade: the old one).
+// component's properties over both. A postgresql-database (mysql-database)
+// container with a server package and no postgresqlBinDir (mysqlBinDir)
+// gets <serverPackage>/bin, so that the dump tool matches the server it
+// dumps (before an upgrade: the old one, whatever PATH holds).
 func (e Entry) Module() module.Container {
 	props := make(config.Properties, 0, len(e.Container.Properties)+len(e.Container.SecretFiles)+len(e.Properties))
 	props = append(props, e.Container.Properties...)
@@ -73,8 +81,8 @@ func (e Entry) Module() module.Container {
 	}
 	// The dump tools must match the server: the server package's, unless
 	// the config names others.
-	if e.Container.Type == "postgresql-database" && e.Container.ServerPackage != "" && !props.Has("postgresqlBinDir") {
-		props.Set(config.Property{Key: "postgresqlBinDir", Values: []string{filepath.Join(e.Container.ServerPackage, "bin")}})
+	if key := binDirProperty[e.Container.Type]; key != "" && e.Container.ServerPackage != "" && !props.Has(key) {
+		props.Set(config.Property{Key: key, Values: []string{filepath.Join(e.Container.ServerPackage, "bin")}})
 	}
 	return module.Container{Name: e.Container.Name, Arg: e.Container.Name, Type: e.Container.Type, Properties: props}
 }

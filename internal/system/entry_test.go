@@ -35,8 +35,23 @@ func TestEntryModule(t *testing.T) {
 	}
 	e.Container.Type = "mysql-database"
 	e.Container.Properties = nil
-	if e.Module().Properties.Has("postgresqlBinDir") {
+	e.Properties = nil
+	e.Container.ServerPackage = "/nix/store/z-mariadb-server-11.4.5"
+	got := e.Module().Properties
+	if got.Has("postgresqlBinDir") {
 		t.Error("a mysql-database container got postgresqlBinDir")
+	}
+	// mysql-database dumps with the server package's own mariadb-dump too.
+	if v := got.Lookup("mysqlBinDir"); v != "/nix/store/z-mariadb-server-11.4.5/bin" {
+		t.Errorf("mysqlBinDir = %q", v)
+	}
+	e.Container.Properties = config.Properties{p("mysqlBinDir", "/opt/mariadb/bin")}
+	if v := e.Module().Properties.Lookup("mysqlBinDir"); v != "/opt/mariadb/bin" {
+		t.Errorf("mysqlBinDir from the config = %q", v)
+	}
+	e.Container.Type, e.Container.Properties = "fileset", nil
+	if ps := e.Module().Properties; ps.Has("mysqlBinDir") || ps.Has("postgresqlBinDir") {
+		t.Errorf("a fileset container got a bin directory: %v", ps)
 	}
 }
 

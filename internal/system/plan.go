@@ -17,6 +17,15 @@ type Step struct {
 	deploy.Step
 	Detail string // what changed, e.g. "path" or "serverPackage A -> B"
 	Entry  Entry
+	// Upgrade is set on the activation of an active component whose
+	// container's server package changed since it was applied: the new
+	// server may lack its database (see Engine.Switch).
+	Upgrade *Upgrade
+}
+
+// Upgrade is a change of a container's server package.
+type Upgrade struct {
+	From, To string // the server packages, as applied and as declared
 }
 
 // Plan is what a switch does.
@@ -45,6 +54,8 @@ type Plan struct {
 //     Activation is idempotent: it creates what is missing and keeps the
 //     state;
 //   - declared as applied and active with that path: unchanged;
+//   - of the changed ones, those whose server package changed (both
+//     declared, and different) carry an Upgrade;
 //   - applied, no longer declared, active: snapshot, deactivate (the state
 //     is kept, marked garbage) and, when garbage is config.RemovedDelete,
 //     collect-garbage. Removals run with the container as applied, since
@@ -104,9 +115,13 @@ func PlanSwitch(declared, applied []Entry, activated []store.Marker, garbage str
 			if old.Path != e.Path {
 				s.OldPath = old.Path
 			}
+
 		default:
 			p.Unchanged = append(p.Unchanged, e.Key)
 			continue
+		}
+		if isActive && wasApplied && changeOf(old, e, true) == ChangeServer {
+			s.Upgrade = &Upgrade{From: old.Container.ServerPackage, To: e.Container.ServerPackage}
 		}
 		p.Steps = append(p.Steps, s)
 	}

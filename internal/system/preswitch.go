@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dysnomia-go/dysnomia/internal/config"
 	"github.com/dysnomia-go/dysnomia/internal/deploy"
@@ -165,6 +166,13 @@ type PreSwitchResult struct {
 	Done    []Step // the snapshots taken
 	Failed  error  // a *deploy.FailedError when snapshots failed and onFailure = continue
 	Pruned  int    // generations removed by retention
+	// Protects are the snapshots taken for a server change or a removal,
+	// as recorded in TakenFile for the switch.
+	Protects []Taken
+	// Kept are server changes whose snapshot an earlier pre-switch took
+	// and whose new server already runs without the data (a switch that
+	// did not complete): not snapshotted again, the snapshot is kept.
+	Kept []Taken
 }
 
 // PreSwitch takes the snapshots the candidate's policy asks for before a
@@ -175,6 +183,15 @@ type PreSwitchResult struct {
 // failure is in the result, as a warning. After the snapshots, retention
 // keeps snapshots.keep generations of each component that was snapshotted
 // (0 keeps all).
+//
+// For each snapshot taken for a server change or a removal, PreSwitch
+// records in TakenFile which snapshot protects which change, so that the
+// switch (now, or at the next boot) restores exactly that snapshot into a
+// new server, or retires a removed component whose server is gone. A
+// component whose change an earlier pre-switch recorded, and whose server
+// now holds nothing of it (the new server already runs: a switch that did
+// not complete), is not snapshotted again: that would replace its data by
+// the empty database.
 func (e *Engine) PreSwitch(ctx context.Context, running *Running, candidate *config.System, action string) (*PreSwitchResult, error) {
 	pol := candidate.Snapshots
 	res := &PreSwitchResult{}
@@ -204,8 +221,47 @@ func (e *Engine) PreSwitch(ctx context.Context, running *Running, candidate *con
 		return nil, err
 	}
 	defer unlock()
-	done, _, runErr := e.run(ctx, res.Steps)
+	taken, err := LoadTaken(st.Dir())
+	if err != nil {
+		return nil, err
+	}
+	now, cand := byKey(running.Entries), byKey(Entries(candidate))
+	var steps []Step
+	for _, s := range res.Steps {
+		if t, ok := e.pendingUpgrade(ctx, s, now, cand, taken); ok {
+			res.Kept = append(res.Kept, t)
+			continue
+		}
+		steps = append(steps, s)
+	}
+	done, failedKeys, runErr := e.run(ctx, steps)
 	res.Done = done
+	for _, s := range done {
+		r, known := now[s.Key]
+		c, declared := cand[s.Key]
+		ch := changeOf(r, c, declared)
+		if !known || ch == "" {
+			continue
+		}
+		sn, ok, err := st.Latest(s.Key)
+		if err != nil || !ok {
+			e.report().Warnf("pre-switch: cannot find the snapshot of %s just taken (%v): the switch will not restore it by itself", s.Key, err)
+			continue
+		}
+		t := Taken{Key: s.Key, Snapshot: sn.ID, Change: ch, OldServer: r.Container.ServerPackage, Time: time.Now().UTC()}
+		if ch == ChangeServer {
+			t.NewServer = c.Container.ServerPackage
+		}
+		taken.put(t)
+		res.Protects = append(res.Protects, t)
+	}
+	for k := range failedKeys {
+		taken.remove(k)
+	}
+	taken.prune(running.Entries)
+	if err := taken.Save(st.Dir()); err != nil {
+		return res, errors.Join(runErr, err)
+	}
 	if pol.Keep > 0 {
 		for _, s := range done {
 			gc, err := st.GC(ctx, store.Selection{Container: s.Container, Component: s.Component}, pol.Keep)
@@ -226,6 +282,37 @@ func (e *Engine) PreSwitch(ctx context.Context, running *Running, candidate *con
 		return res, fmt.Errorf("%w; the switch is aborted before anything changed (set snapshots.onFailure = \"continue\" to switch without these snapshots)", snapshotFailure(fe))
 	}
 	return res, nil
+}
+
+// pendingUpgrade reports a server change of s's component that an earlier
+// pre-switch recorded, from the server it runs on as applied, when the
+// server now holds nothing of the component (the module is a
+// module.Prober and finds it absent or empty): the new server already
+// runs. The record's snapshot is then kept, for the new candidate.
+func (e *Engine) pendingUpgrade(ctx context.Context, s Step, now, cand map[store.Key]Entry, taken *TakenRecord) (Taken, bool) {
+	r, known := now[s.Key]
+	c, declared := cand[s.Key]
+	t, ok := taken.get(s.Key)
+	if !known || !ok || t.Change != ChangeServer || t.OldServer != r.Container.ServerPackage || changeOf(r, c, declared) != ChangeServer {
+		return t, false
+	}
+	req, m, err := e.Invoker.PrepareContainer(module.Snapshot, r.Module(), r.Path)
+	if err != nil {
+		return t, false
+	}
+	prober, ok := m.(module.Prober)
+	if !ok {
+		return t, false
+	}
+	state, err := prober.Probe(ctx, req)
+	if err != nil || state == module.StateHasData {
+		return t, false
+	}
+	t.NewServer = c.Container.ServerPackage
+	taken.put(t)
+	e.report().Infof("pre-switch: not snapshotting %s again: its server has %s (a switch to %s did not complete); keeping pre-upgrade snapshot %s, taken %s",
+		s.Key, holds(state), config.NameOf(t.NewServer), t.Snapshot, t.Time.UTC().Format("2006-01-02 15:04:05Z"))
+	return t, true
 }
 
 // snapshotFailure names the components whose snapshot failed.

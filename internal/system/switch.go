@@ -51,8 +51,11 @@ func (e *Engine) lock(ctx context.Context, what string) (func(), error) {
 
 // SwitchResult is what a switch did.
 type SwitchResult struct {
-	Plan          *Plan
-	Done          []Step // the steps that succeeded, in plan order
+	Plan *Plan
+	// Done are the steps that succeeded, in plan order, with the restores
+	// of pre-upgrade snapshots before their activations, and retired
+	// removals as deactivations.
+	Done          []Step
 	RecordChanged bool
 	ViewsChanged  bool
 }
@@ -64,6 +67,19 @@ type SwitchResult struct {
 // fails, nothing else is done. The error is then a *deploy.FailedError
 // listing the failed steps, and the record keeps what was applied before
 // for those components. A switch with nothing to do calls no module.
+//
+// Two cases use the snapshots pre-switch took (TakenFile):
+//
+//   - a component whose server package changed is activated after
+//     afterUpgrade: when the new server lacks its database, the
+//     pre-upgrade snapshot of that change is restored instead of running
+//     the init scripts (unless snapshots.restoreAfterUpgrade is false);
+//   - a removed component whose snapshot fails (its server was stopped
+//     before the switch) is retired when a pre-switch snapshot of the
+//     removal protects it: marked garbage, and removed from the record.
+//     Unprotected, it fails; when its container is no longer declared it
+//     leaves the record all the same, so that it fails once, not on every
+//     later switch and boot.
 func (e *Engine) Switch(ctx context.Context, cfg *config.System, dryRun bool) (*SwitchResult, error) {
 	st := e.Invoker.Store
 	if !dryRun {
@@ -86,7 +102,11 @@ func (e *Engine) Switch(ctx context.Context, cfg *config.System, dryRun bool) (*
 	if dryRun {
 		return res, nil
 	}
-	done, failedKeys, runErr := e.run(ctx, res.Plan.Steps)
+	taken, err := LoadTaken(st.Dir())
+	if err != nil {
+		return nil, err
+	}
+	done, failedKeys, forget, runErr := e.runSwitch(ctx, cfg, res.Plan.Steps, taken)
 	res.Done = done
 
 	next := byKey(rec.Entries)
@@ -99,6 +119,8 @@ func (e *Engine) Switch(ctx context.Context, cfg *config.System, dryRun bool) (*
 	}
 	for _, s := range res.Plan.Steps {
 		switch {
+		case forget[s.Key]:
+			delete(next, s.Key)
 		case failedKeys[s.Key]:
 		case s.Activity == module.Activate:
 			next[s.Key] = s.Entry
@@ -114,10 +136,91 @@ func (e *Engine) Switch(ctx context.Context, cfg *config.System, dryRun bool) (*
 	if res.RecordChanged, err = newRec.Save(st.Dir()); err != nil {
 		return res, errors.Join(runErr, err)
 	}
+	// What pre-switch took serves until the change is applied: keep only
+	// the snapshots of changes still pending against the new record.
+	taken.prune(newRec.Entries)
+	if err := taken.Save(st.Dir()); err != nil {
+		return res, errors.Join(runErr, err)
+	}
 	if res.ViewsChanged, err = RenderViews(cfg).Write(st.Dir()); err != nil {
 		return res, errors.Join(runErr, err)
 	}
 	return res, runErr
+}
+
+// runSwitch is run for a switch's plan, with the pre-switch snapshots at
+// hand (see Switch). forget lists the failed removals that leave the
+// record all the same.
+func (e *Engine) runSwitch(ctx context.Context, cfg *config.System, steps []Step, taken *TakenRecord) (done []Step, failed, forget map[store.Key]bool, err error) {
+	var cur Step
+	ex := &deploy.Executor{
+		Invoker: e.Invoker,
+		Report:  e.report(),
+		Resolve: func(deploy.Step) (module.Container, error) { return cur.Entry.Module(), nil },
+	}
+	failed, forget = map[store.Key]bool{}, map[store.Key]bool{}
+	retired := map[store.Key]bool{}
+	fail := &deploy.FailedError{Total: len(steps)}
+	firstFailed := map[store.Key]module.Activity{}
+	failStep := func(s Step, err error) {
+		fail.Failed = append(fail.Failed, &deploy.StepError{Step: s.Step, Err: err})
+		failed[s.Key] = true
+		firstFailed[s.Key] = s.Activity
+	}
+	for _, s := range steps {
+		switch {
+		case retired[s.Key]:
+			continue
+		case failed[s.Key]:
+			fail.Failed = append(fail.Failed, &deploy.StepError{Step: s.Step,
+				Err: fmt.Errorf("not run, because %s %s failed: the component is left as it is", firstFailed[s.Key], s.Key)})
+			continue
+		}
+		if s.Activity == module.Activate && s.Upgrade != nil && cfg.Snapshots.RestoreAfterUpgrade {
+			restored, err := e.afterUpgrade(ctx, s, taken)
+			if err != nil {
+				rs := s
+				rs.Activity = module.Restore
+				e.report().Warnf("%s %s failed: %v", rs.Activity, s.Key, err)
+				failStep(rs, err)
+				continue
+			}
+			if restored != nil {
+				done = append(done, *restored)
+			}
+		}
+		cur = s
+		err := ex.Run(ctx, []deploy.Step{s.Step})
+		if err == nil {
+			done = append(done, s)
+			continue
+		}
+		var fe *deploy.FailedError
+		if errors.As(err, &fe) && len(fe.Failed) == 1 {
+			err = fe.Failed[0].Err
+		}
+		if s.Reason == deploy.Removed && s.Activity == module.Snapshot {
+			t, why := e.protectedRemoval(s, taken)
+			if why == nil {
+				rs, rerr := e.retire(s, t, err, cfg.Garbage.Removed)
+				if rerr == nil {
+					done = append(done, rs)
+					retired[s.Key] = true
+					continue
+				}
+				why = rerr
+			}
+			explain, gone := removalFailed(s, cfg, why)
+			e.report().Warnf("%s: %s", s.Key, explain)
+			err = fmt.Errorf("%w; %s", err, explain)
+			forget[s.Key] = gone
+		}
+		failStep(s, err)
+	}
+	if len(fail.Failed) > 0 {
+		return done, failed, forget, fail
+	}
+	return done, failed, forget, nil
 }
 
 // run runs steps in order through the deploy executor, each with the

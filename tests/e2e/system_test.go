@@ -126,7 +126,7 @@ func steps(stdout string) []string {
 		f := strings.Fields(line)
 		if len(f) >= 3 && strings.Contains(f[1], "/") {
 			switch f[0] {
-			case "activate", "deactivate", "snapshot", "collect-garbage":
+			case "activate", "deactivate", "snapshot", "restore", "collect-garbage":
 				out = append(out, f[0]+" "+f[1])
 			}
 		}

@@ -99,7 +99,7 @@ func TestConfigJSONDecoded(t *testing.T) {
 			"postgresql-database/app": "postgresqlOwner=app",
 			"sqlite-database/cache":   "sqliteOwner=app:app",
 		},
-		Snapshots: config.SnapshotPolicy{BeforeUpgrade: "always", Keep: 0, OnFailure: "continue", OnBoot: "skip"},
+		Snapshots: config.SnapshotPolicy{BeforeUpgrade: "always", Keep: 0, OnFailure: "continue", OnBoot: "skip", RestoreAfterUpgrade: false},
 		Garbage:   config.GarbagePolicy{Removed: "delete"},
 		ComponentsOf: map[string][]string{
 			"postgresql-database": {"app"},

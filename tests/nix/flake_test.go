@@ -111,7 +111,7 @@ func TestFlakeOutputs(t *testing.T) {
 		"inputs":       map[string]any{"nixpkgs": map[string]any{"url": "github:NixOS/nixpkgs/nixpkgs-unstable"}},
 		"outputs":      []any{"checks", "devShells", "nixosModules", "overlays", "packages"},
 		"packages":     perSystem("default", "dysnomia"),
-		"checks":       perSystem("docker-container", "mariadb", "nixos-configuration", "package", "postgresql", "postgresql-upgrade", "systemd-unit", "transfer"),
+		"checks":       perSystem("docker-container", "mariadb", "mariadb-upgrade", "nixos-configuration", "package", "postgresql", "postgresql-upgrade", "server-removal", "systemd-unit", "transfer"),
 		"devShells":    perSystem("default"),
 		"nixosModules": []any{"default", "dysnomia"},
 		"package": map[string]any{
@@ -129,6 +129,8 @@ func TestFlakeOutputs(t *testing.T) {
 			"postgresql":          test("postgresql", "dysnomia-postgresql"),
 			"postgresql-upgrade":  test("postgresql-upgrade", "dysnomia-postgresql-upgrade"),
 			"mariadb":             test("mariadb", "dysnomia-mariadb"),
+			"mariadb-upgrade":     test("mariadb-upgrade", "dysnomia-mariadb-upgrade"),
+			"server-removal":      test("server-removal", "dysnomia-server-removal"),
 			"transfer":            test("transfer", "dysnomia-transfer"),
 			"systemd-unit":        test("systemd-unit", "dysnomia-systemd-unit"),
 			"docker-container":    test("docker-container", "dysnomia-docker-container"),

@@ -16,6 +16,8 @@ in
   postgresql = runTest ./postgresql.nix;
   postgresql-upgrade = runTest ./postgresql-upgrade.nix;
   mariadb = runTest ./mariadb.nix;
+  mariadb-upgrade = runTest ./mariadb-upgrade.nix;
+  server-removal = runTest ./server-removal.nix;
   transfer = runTest ./transfer.nix;
   systemd-unit = runTest ./systemd-unit.nix;
   docker-container = runTest ./docker-container.nix;

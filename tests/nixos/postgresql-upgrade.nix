@@ -2,8 +2,9 @@
 # database before the old server stops: `dysnomia system pre-switch` runs
 # from system.preSwitchChecks while PostgreSQL 15 still serves. The new
 # server starts on an empty cluster (NixOS keeps one data directory per
-# major version), dysnomia.service creates the database afresh, and the
-# pre-upgrade snapshot restores the data written on 15 into 16.
+# major version), and dysnomia.service creates the database by restoring
+# the pre-upgrade snapshot, not from the init script: the rows written on
+# 15 are on 16 right after the switch, with no restore command.
 { ... }:
 {
   name = "dysnomia-postgresql-upgrade";
@@ -44,7 +45,7 @@
     def snapshots() -> list[dict]:
         return json.loads(
             machine.succeed("dysnomia snapshots list --json -C postgresql-database -c app")
-        )
+        )["snapshots"]
 
 
     machine.wait_for_unit("dysnomia.service")
@@ -65,9 +66,14 @@
         assert psql("SHOW server_version_num").startswith("16")
         machine.succeed("dysnomia snapshots check -C postgresql-database -c app")
 
-    with subtest("the new server got a fresh database; the snapshot restores the data of 15"):
-        assert psql("SELECT count(*) FROM greetings") == "1"
-        machine.succeed("dysnomia restore -C postgresql-database -c app")
+    with subtest("the new server got the data of 15, with no restore command"):
         assert psql("SELECT text FROM greetings ORDER BY id") == "Hello world\nwritten on 15"
+        journal = machine.succeed("journalctl -u dysnomia.service -o cat")
+        assert "pre-upgrade snapshot" in journal, journal
+
+    with subtest("a second switch leaves it alone"):
+        psql("INSERT INTO greetings (text) VALUES ('written on 16')")
+        machine.succeed("systemctl restart dysnomia.service")
+        assert psql("SELECT count(*) FROM greetings") == "3"
   '';
 }

@@ -22,6 +22,7 @@ import (
 type client struct {
 	env     []string // the tools' environment, without secrets
 	path    string   // PATH to find the tools on
+	binDir  string   // mysqlBinDir: the only directory searched, when set
 	dir     string   // private directory holding optFile
 	optFile string
 }
@@ -45,7 +46,7 @@ func newClient(req *module.Request, s settings) (*client, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("option file: %w", err)
 	}
-	c.path = req.Getenv("PATH")
+	c.path, c.binDir = req.Getenv("PATH"), s.binDir
 	if c.path == "" {
 		c.path = os.Getenv("PATH")
 	}
@@ -92,8 +93,13 @@ var (
 // command prepares one of the tools with the option file as its first
 // argument (the tools require that position).
 func (c *client) command(ctx context.Context, tool []string, args ...string) (*exec.Cmd, error) {
-	prog, err := lookPath(c.path, tool)
-	if err != nil {
+	var prog string
+	var err error
+	if c.binDir != "" {
+		if prog, err = lookPath(c.binDir, tool); err != nil {
+			return nil, fmt.Errorf("%s not found in mysqlBinDir %s", strings.Join(tool, " or "), c.binDir)
+		}
+	} else if prog, err = lookPath(c.path, tool); err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, prog, append([]string{"--defaults-extra-file=" + c.optFile}, args...)...)

@@ -13,12 +13,18 @@
 //	                   upstream Dysnomia, with a warning, because it sits in
 //	                   the container file or the environment. mysqlPasswordFile
 //	                   wins when both are set.
+//	mysqlBinDir        the directory of the client tools (mariadb,
+//	                   mariadb-dump, or mysql, mysqldump); only it is
+//	                   searched. Default: the module's PATH. system switch
+//	                   sets it to <serverPackage>/bin, so that a snapshot
+//	                   before an upgrade dumps with the running server's
+//	                   own tools.
 //	timeout            seconds to wait for the server to accept connections
 //	                   (default 10)
 //
 // The password never reaches a command line: the server is reached through
 // the Go driver, and the client tools (mariadb, mariadb-dump, or their
-// mysql* names, looked up on the module's PATH) get it through a 0600 option
+// mysql* names, from mysqlBinDir or the module's PATH) get it through a 0600 option
 // file in a private temporary directory (--defaults-extra-file), removed
 // when the activity ends.
 //
@@ -64,6 +70,8 @@
 //     the component is running (they hold a MariaDB named lock); with the
 //     server down it succeeds, as nothing can be running. unlock does
 //     nothing.
+//   - probe (module.Prober, for system switch): whether the database is
+//     absent, empty (no table or view) or holds data; changes nothing.
 //   - shell: prints the mariadb command line that reaches the database (with
 //     the socket and the account) and sets MYSQL_UNIX_PORT for the session.
 //

@@ -20,6 +20,7 @@ type settings struct {
 	user     string
 	password string // "" when the account has none (socket authentication)
 	socket   string
+	binDir   string // where the client tools are; "" for the module's PATH
 	timeout  time.Duration
 }
 
@@ -28,6 +29,7 @@ func settingsOf(req *module.Request) (settings, error) {
 	s := settings{
 		user:    req.Property("mysqlUsername", ""),
 		socket:  req.Property("mysqlSocket", DefaultSocket),
+		binDir:  req.Property("mysqlBinDir", ""),
 		timeout: 10 * time.Second,
 	}
 	if s.user == "" {

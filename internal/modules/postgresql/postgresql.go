@@ -84,6 +84,11 @@
 // unlock does nothing. shell prints help and sets PGHOST, PGPORT, PGUSER and
 // PGDATABASE.
 //
+// The module is a module.Prober: system switch asks it, before restoring a
+// pre-upgrade snapshot into a new server, whether the database is absent,
+// empty (no table, view or sequence outside the system schemas and
+// extensions) or holds data.
+//
 // # Snapshot format
 //
 // Custom format rather than directory format, chosen by measurement

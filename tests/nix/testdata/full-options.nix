@@ -68,6 +68,7 @@
     keep = 0;
     onFailure = "continue";
     onBoot = "skip";
+    restoreAfterUpgrade = false;
   };
   garbage.removed = "delete";
 }

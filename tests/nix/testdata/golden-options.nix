@@ -29,6 +29,7 @@
     keep = 10;
     onFailure = "abort";
     onBoot = "snapshot";
+    restoreAfterUpgrade = true;
   };
   garbage.removed = "keep";
 }

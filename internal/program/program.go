@@ -1,8 +1,10 @@
 // Package program finds and runs the external programs of native modules
-// (svnadmin, influxd, ejabberdctl, …): looked up on the module's PATH,
-// started directly with an argument vector (never through a shell), in "/",
-// optionally with the credentials of another OS user, their standard error
-// kept for the error message.
+// and the account tools (svnadmin, influxd, ejabberdctl, systemctl,
+// useradd, …): looked up on the PATH of the module's environment, started
+// directly with an argument vector (never through a shell), their standard
+// error kept for the error message. Command runs one in "/", optionally with
+// the credentials of another OS user; Runner runs several with one
+// environment and one pair of output streams.
 package program
 
 import (
@@ -22,21 +24,25 @@ import (
 // absolute PATH entries count: a relative entry would depend on the working
 // directory.
 func Find(env []string, name string) (string, error) {
-	path := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
+	path, _ := Getenv(env, "PATH")
+	if p, ok := search(filepath.SplitList(path), name); ok {
+		return p, nil
 	}
-	for _, dir := range filepath.SplitList(path) {
+	return "", fmt.Errorf("%s not found on PATH", name)
+}
+
+// search returns the first executable regular file name in dirs, skipping
+// relative entries.
+func search(dirs []string, name string) (string, bool) {
+	for _, dir := range dirs {
 		if dir == "" || !filepath.IsAbs(dir) {
 			continue
 		}
 		if p := filepath.Join(dir, name); isExecutable(p) {
-			return p, nil
+			return p, true
 		}
 	}
-	return "", fmt.Errorf("%s not found on PATH", name)
+	return "", false
 }
 
 func isExecutable(p string) bool {

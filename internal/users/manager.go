@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dysnomia-go/dysnomia/internal/tool"
+	"github.com/dysnomia-go/dysnomia/internal/program"
 	"github.com/dysnomia-go/dysnomia/internal/ui"
 )
 
@@ -35,8 +35,8 @@ func (m *Manager) report() ui.Reporter {
 	return m.Report
 }
 
-func (m *Manager) runner(stdin io.Reader) tool.Runner {
-	return tool.Runner{Env: m.Env, Stdin: stdin, Stdout: m.Stdout, Stderr: m.Stderr, ExtraDirs: sbinDirs}
+func (m *Manager) runner(stdin io.Reader) program.Runner {
+	return program.Runner{Env: m.Env, Stdin: stdin, Stdout: m.Stdout, Stderr: m.Stderr, ExtraDirs: sbinDirs}
 }
 
 // AddGroups creates the groups path declares that do not exist yet.
@@ -210,12 +210,12 @@ type entry struct{ id string }
 // lookup asks getent whether name exists in db ("passwd" or "group"); with
 // no getent, it reads /etc/passwd or /etc/group.
 func (m *Manager) lookup(ctx context.Context, db, name string) (entry, bool, error) {
-	if _, err := tool.Look(m.Env, "getent", "/usr/bin", "/bin"); err == nil {
+	if _, err := program.Look(m.Env, "getent", "/usr/bin", "/bin"); err == nil {
 		r := m.runner(nil)
 		r.Stderr = nil
 		r.ExtraDirs = []string{"/usr/bin", "/bin"}
 		out, err := r.Output(ctx, "getent", db, name)
-		var te *tool.Error
+		var te *program.Error
 		if errors.As(err, &te) && te.Status == 2 {
 			return entry{}, false, nil // not found
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/modules/service"
-	"github.com/dysnomia-go/dysnomia/internal/tool"
+	"github.com/dysnomia-go/dysnomia/internal/program"
 )
 
 // engine runs the docker client.
@@ -28,7 +28,7 @@ func (e *engine) inspect(ctx context.Context, kind, name string) (exists, runnin
 		format = "{{.State.Running}}"
 	}
 	out, err := r.Output(ctx, "docker", kind, "inspect", "--format", format, name)
-	var te *tool.Error
+	var te *program.Error
 	if errors.As(err, &te) && te.Status > 0 && strings.Contains(strings.ToLower(te.Stderr), "no such") {
 		return false, false, nil
 	}

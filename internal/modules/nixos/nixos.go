@@ -41,7 +41,7 @@ import (
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/modules/service"
-	"github.com/dysnomia-go/dysnomia/internal/tool"
+	"github.com/dysnomia-go/dysnomia/internal/program"
 )
 
 // Module implements module.Module. Self is the dysnomia binary the inner
@@ -119,12 +119,12 @@ func (m Module) Run(ctx context.Context, req *module.Request) error {
 // inner runs this binary on the inner state directory.
 func (s *settings) inner(ctx context.Context, req *module.Request, args ...string) error {
 	r := service.Runner(req)
-	r.Env = tool.Setenv(req.Env, "DYSNOMIA_STATEDIR", s.Inner)
+	r.Env = program.Setenv(req.Env, "DYSNOMIA_STATEDIR", s.Inner)
 	return r.Run(ctx, s.self, args...)
 }
 
 func (s *settings) innerOutput(ctx context.Context, req *module.Request, args ...string) ([]byte, error) {
 	r := service.Runner(req)
-	r.Env = tool.Setenv(req.Env, "DYSNOMIA_STATEDIR", s.Inner)
+	r.Env = program.Setenv(req.Env, "DYSNOMIA_STATEDIR", s.Inner)
 	return r.Output(ctx, s.self, args...)
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
-	"github.com/dysnomia-go/dysnomia/internal/tool"
+	"github.com/dysnomia-go/dysnomia/internal/program"
 	"github.com/dysnomia-go/dysnomia/internal/ui"
 	"github.com/dysnomia-go/dysnomia/internal/users"
 )
@@ -30,8 +30,8 @@ func Report(req *module.Request) ui.Reporter {
 }
 
 // Runner runs programs with the request's environment and streams.
-func Runner(req *module.Request) tool.Runner {
-	return tool.Runner{Env: req.Env, Stdout: req.Stdout, Stderr: req.Stderr}
+func Runner(req *module.Request) program.Runner {
+	return program.Runner{Env: req.Env, Stdout: req.Stdout, Stderr: req.Stderr}
 }
 
 func accounts(req *module.Request, attempts int) *users.Manager {

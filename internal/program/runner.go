@@ -1,7 +1,8 @@
-// Package tool runs external programs for modules and the account tools:
-// always with an argument vector (never through a shell), found on the PATH
-// of a given environment, with that environment as theirs.
-package tool
+package program
+
+// This file holds Runner: programs run with one environment and one pair of
+// output streams, for the service modules and the account tools, whose
+// errors quote the whole command line.
 
 import (
 	"bytes"
@@ -9,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -45,14 +45,8 @@ func Look(env []string, name string, extra ...string) (string, error) {
 		return "", fmt.Errorf("%s: not an executable file", name)
 	}
 	path, _ := Getenv(env, "PATH")
-	dirs := append(filepath.SplitList(path), extra...)
-	for _, dir := range dirs {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue
-		}
-		if p := filepath.Join(dir, name); isExecutable(p) {
-			return p, nil
-		}
+	if p, ok := search(append(filepath.SplitList(path), extra...), name); ok {
+		return p, nil
 	}
 	return "", fmt.Errorf("%s not found on PATH %q", name, path)
 }
@@ -76,11 +70,6 @@ func Setenv(env []string, key, value string) []string {
 		}
 	}
 	return append(out, key+"="+value)
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // Error is a program that could not be started or did not succeed. Its
@@ -147,7 +136,7 @@ func (r Runner) Output(ctx context.Context, name string, args ...string) ([]byte
 		return nil, err
 	}
 	var out bytes.Buffer
-	errTail := &tail{max: 4 << 10}
+	errTail := &Tail{Max: 4 << 10}
 	cmd.Stdout = &out
 	if r.Stderr != nil {
 		cmd.Stderr = io.MultiWriter(r.Stderr, errTail)
@@ -165,7 +154,7 @@ func (r Runner) Status(ctx context.Context, name string, args ...string) (int, e
 	if err != nil {
 		return -1, err
 	}
-	errTail := &tail{max: 4 << 10}
+	errTail := &Tail{Max: 4 << 10}
 	cmd.Stderr = errTail
 	err = wrap(cmd, cmd.Run(), errTail.String())
 	var te *Error
@@ -189,19 +178,3 @@ func wrap(cmd *exec.Cmd, err error, stderr string) error {
 	}
 	return &Error{Argv: argv, Status: -1, Stderr: stderr, Err: err}
 }
-
-// tail keeps the last max bytes written to it.
-type tail struct {
-	max int
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string { return string(t.buf) }

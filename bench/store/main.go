@@ -9,7 +9,8 @@
 //     with os.RemoveAll (no locking, no fsync);
 //   - committing a 1 GiB pg_dump-like text dump, beside writing the same
 //     bytes, in the same chunks, through a zstd encoder with the store's
-//     settings (store.EncoderOptions) to a file: the target is at most 1.1
+//     settings (store.EncoderOptions, on one encoder goroutine, as
+//     store.Dump.Create encodes) to a file: the target is at most 1.1
 //     times that.
 //
 // Run it from the repository root:
@@ -253,7 +254,7 @@ func zstdToFile(path string, dump []byte) (plain, synced time.Duration, size int
 		return 0, 0, 0, err
 	}
 	defer f.Close()
-	enc, err := zstd.NewWriter(f, store.EncoderOptions()...)
+	enc, err := zstd.NewWriter(f, append(store.EncoderOptions(), zstd.WithEncoderConcurrency(1))...)
 	if err != nil {
 		return 0, 0, 0, err
 	}

@@ -25,15 +25,15 @@ import (
 // directory.
 func Find(env []string, name string) (string, error) {
 	path, _ := Getenv(env, "PATH")
-	if p, ok := search(filepath.SplitList(path), name); ok {
+	if p, ok := Search(filepath.SplitList(path), name); ok {
 		return p, nil
 	}
 	return "", fmt.Errorf("%s not found on PATH", name)
 }
 
-// search returns the first executable regular file name in dirs, skipping
-// relative entries.
-func search(dirs []string, name string) (string, bool) {
+// Search returns the first executable regular file name in dirs, skipping
+// relative entries (they would depend on the working directory).
+func Search(dirs []string, name string) (string, bool) {
 	for _, dir := range dirs {
 		if dir == "" || !filepath.IsAbs(dir) {
 			continue

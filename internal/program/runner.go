@@ -45,7 +45,7 @@ func Look(env []string, name string, extra ...string) (string, error) {
 		return "", fmt.Errorf("%s: not an executable file", name)
 	}
 	path, _ := Getenv(env, "PATH")
-	if p, ok := search(append(filepath.SplitList(path), extra...), name); ok {
+	if p, ok := Search(append(filepath.SplitList(path), extra...), name); ok {
 		return p, nil
 	}
 	return "", fmt.Errorf("%s not found on PATH %q", name, path)

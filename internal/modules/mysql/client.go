@@ -13,6 +13,8 @@ import (
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/pipe"
+
+	"github.com/dysnomia-go/dysnomia/internal/program"
 )
 
 // client runs the MariaDB command-line tools for one activity. The
@@ -110,14 +112,8 @@ func (c *client) command(ctx context.Context, tool []string, args ...string) (*e
 // lookPath finds the first of names in the directories of path.
 func lookPath(path string, names []string) (string, error) {
 	for _, n := range names {
-		for _, dir := range filepath.SplitList(path) {
-			if dir == "" {
-				dir = "."
-			}
-			p := filepath.Join(dir, n)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-				return p, nil
-			}
+		if p, ok := program.Search(filepath.SplitList(path), n); ok {
+			return p, nil
 		}
 	}
 	return "", fmt.Errorf("%s not found on PATH (install the MariaDB client)", strings.Join(names, " or "))

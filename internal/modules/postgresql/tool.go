@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/dysnomia-go/dysnomia/internal/program"
 )
 
 // tool prepares a PostgreSQL client program (psql, pg_dump, pg_restore).
@@ -45,32 +46,16 @@ func (ss *session) tool(ctx context.Context, env []string, name string, args ...
 // lookTool finds a program in postgresqlBinDir, else on the module's PATH.
 func (ss *session) lookTool(env []string, name string) (string, error) {
 	if ss.BinDir != "" {
-		p := filepath.Join(ss.BinDir, name)
-		if isExecutable(p) {
+		if p, ok := program.Search([]string{ss.BinDir}, name); ok {
 			return p, nil
 		}
 		return "", fmt.Errorf("%s not found in postgresqlBinDir %s", name, ss.BinDir)
 	}
-	path := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue
-		}
-		if p := filepath.Join(dir, name); isExecutable(p) {
-			return p, nil
-		}
+	path, _ := program.Getenv(env, "PATH")
+	if p, ok := program.Search(filepath.SplitList(path), name); ok {
+		return p, nil
 	}
 	return "", fmt.Errorf("%s not found on PATH (set the container property postgresqlBinDir to the PostgreSQL bin directory)", name)
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // toolEnv is env without PG* variables, plus this session's connection

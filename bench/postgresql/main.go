@@ -13,7 +13,8 @@
 // gen_random_bytes: zstd keeps about three quarters of it).
 //
 // In each round, for each database, after an untimed CHECKPOINT each, it
-// times (the order rotates from round to round):
+// times (the snapshot and its limit first, the loads in an order shuffled
+// from round to round, repeatably):
 //
 //	pg_dump|zstd    pg_dump DB | zstd -3 > FILE, the snapshot's limit
 //	snapshot        dysnomia snapshot (a child process) into a fresh state dir
@@ -43,7 +44,15 @@
 // gets -T1, so that it decompresses with one thread, as it does upstream's
 // single-block files.
 //
-// Peak RSS is the dysnomia child's ru_maxrss. The benchmark prints every
+// For each load it also counts what the machine wrote in the timed window:
+// bytes written to the block device holding the server's directory
+// (/proc/diskstats) and bytes of WAL (pg_stat_wal). On a machine whose
+// disk is shared, as a virtual machine's is, the same load can take 8 s or
+// 20 s from one minute to the next; these counts do not move with it, and
+// show whether a restore does more work than the plain loads or only
+// waited longer for the same.
+//
+// Peak RSS is the dysnomia child's VmHWM. The benchmark prints every
 // time, per-round ratios, and medians (ratio of medians, and median of the
 // per-round ratios).
 package main

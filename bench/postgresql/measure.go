@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,6 +31,8 @@ type result struct {
 	ratios map[string][]float64 // per round
 	rss    map[string][]float64 // MB, per round
 	cpu    map[string][]float64 // CPU seconds of dysnomia and its tools, per round
+	disk   map[string][]float64 // MB written to the data directory's device in the step's timed window
+	wal    map[string][]float64 // MB of WAL the server wrote in that window
 	sizes  string
 }
 
@@ -37,7 +40,8 @@ func (r *result) add(m map[string][]float64, k string, v float64) { m[k] = appen
 
 // measure runs the rounds on db.
 func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
-	res := &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}, cpu: map[string][]float64{}}
+	res := &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}, cpu: map[string][]float64{},
+		disk: map[string][]float64{}, wal: map[string][]float64{}}
 	w := func(name string) string { return filepath.Join(b.work, db+"."+name) }
 	plain, custom, dir, xzFile, zst := w("sql"), w("pgdump"), w("dir"), w("pgsql.xz"), w("sql.zst")
 
@@ -95,18 +99,21 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 	b.sql("create database " + db + "_upstream template " + db + " strategy file_copy")
 	defer b.sql("drop database if exists " + db + "_upstream")
 
-	// The snapshot comes before the restore; the rest rotates.
+	// The snapshot comes before the restore; the rest is shuffled.
 	order := []string{stDump, stSnapshot, stPsql, stRestore1, stRestoreJ, stOurs, stUpstream}
 	for r := 0; r < rounds; r++ {
 		b.state = filepath.Join(b.srv.Dir, "state")
-		rot := rotate(order, r)
+		rot := shuffle(order, r)
 		var line []string
 		for _, st := range rot {
+			b.window = usage{}
 			d, err := steps[st]()
 			if err != nil {
 				return nil, fmt.Errorf("%s, round %d, %s: %w", set, r+1, st, err)
 			}
 			res.add(res.times, st, d.Seconds())
+			res.add(res.disk, st, float64(b.window.disk)/1e6)
+			res.add(res.wal, st, float64(b.window.wal)/1e6)
 			line = append(line, fmt.Sprintf("%s %s", st, sec(d)))
 		}
 		for _, n := range []string{db + "_psql", db + "_restore", db + "_restorej"} {
@@ -119,6 +126,11 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 		res.add(res.ratios, "restore gone", t(stGone)/limit)
 		res.add(res.ratios, "upstream", t(stOurs)/t(stUpstream))
 		fmt.Printf("%s round %d (load %s): %s; gone after %.2fs\n", set, r+1, loadavg(), strings.Join(line, ", "), t(stGone))
+		var io []string
+		for _, st := range rot[2:] {
+			io = append(io, fmt.Sprintf("%s %.0f/%.0f", st, res.disk[st][r], res.wal[st][r]))
+		}
+		fmt.Printf("  MB written to disk/of WAL: %s\n", strings.Join(io, ", "))
 		fmt.Printf("  ratios: snapshot/(pg_dump|zstd -3) %.3f  restore/fastest load %.3f (until gone %.3f)  restore/upstream %.3f  peak RSS snapshot %.0f MB, restore %.0f MB; CPU of dysnomia+tools snapshot %.2fs, restore %.2fs\n",
 			res.ratios["snapshot"][r], res.ratios["restore"][r], res.ratios["restore gone"][r], res.ratios["upstream"][r], res.rss[stSnapshot][r], res.rss[stOurs][r], res.cpu[stSnapshot][r], res.cpu[stOurs][r])
 	}
@@ -159,6 +171,16 @@ func (r *result) summary() {
 	up := m(stOurs) / m(stUpstream)
 	fmt.Printf("  restore / upstream emulation:   %.3f (median of rounds %.3f; goal < 1: %s)\n", up, median(r.ratios["upstream"]), verdict(up, 0.9999))
 	fmt.Printf("  peak RSS of dysnomia: snapshot %.0f MB, restore %.0f MB (max of rounds; goal <= 100 MB)\n", maxOf(r.rss[stSnapshot]), maxOf(r.rss[stOurs]))
+	// The work the disk did, which unlike the times does not depend on
+	// what else the machine's disk is doing.
+	var io []string
+	for _, k := range []string{stPsql, stRestore1, stRestoreJ, stOurs, stUpstream} {
+		io = append(io, fmt.Sprintf("%s %.0f/%.0f", k, median(r.disk[k]), median(r.wal[k])))
+	}
+	fmt.Printf("  MB written to disk/of WAL (medians): %s\n", strings.Join(io, ", "))
+	if d := median(r.disk[fastest]); d > 0 {
+		fmt.Printf("  restore / fastest load (%s), disk written: %.3f, WAL: %.3f\n", fastest, median(r.disk[stOurs])/d, median(r.wal[stOurs])/median(r.wal[fastest]))
+	}
 }
 
 // intoEmpty returns a step that creates an empty database and loads it
@@ -170,12 +192,16 @@ func (b *bench) intoEmpty(db, script string) func() (time.Duration, error) {
 	}
 }
 
-// timed checkpoints (untimed), then times f.
+// timed checkpoints (untimed), then times f, counting what it wrote
+// (b.window).
 func (b *bench) timed(f func() error) (time.Duration, error) {
 	b.checkpoint()
+	u0 := b.usage()
 	start := time.Now()
 	err := f()
-	return time.Since(start), err
+	d := time.Since(start)
+	b.window = b.usage().minus(u0)
+	return d, err
 }
 
 func (b *bench) checkpoint() { b.sql("checkpoint") }
@@ -196,15 +222,19 @@ func (b *bench) waitAsideGone(db string) (time.Duration, error) {
 	}
 }
 
-func rotate(xs []string, r int) []string {
-	// The dump and the snapshot keep their order (the restore needs the
-	// snapshot); the two halves rotate separately.
+// shuffle orders a round's steps: the dump and the snapshot come first
+// (the restore needs the snapshot), swapping places every other round; the
+// loads follow in an order drawn from a generator seeded with the round, so
+// that no step always follows the same one (a load that comes after a
+// database was dropped, for one, tends to be faster on this kind of
+// virtual disk) and a run is repeatable.
+func shuffle(xs []string, r int) []string {
 	head, tail := append([]string{}, xs[:2]...), append([]string{}, xs[2:]...)
 	if r%2 == 1 {
 		head[0], head[1] = head[1], head[0]
 	}
-	k := r % len(tail)
-	return append(head, append(tail[k:], tail[:k]...)...)
+	rand.New(rand.NewPCG(uint64(r), 16)).Shuffle(len(tail), func(i, j int) { tail[i], tail[j] = tail[j], tail[i] })
+	return append(head, tail...)
 }
 
 func median(xs []float64) float64 {

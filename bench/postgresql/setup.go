@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/dysnomia-go/dysnomia/internal/testutil/pgtest"
 )
 
@@ -20,6 +22,53 @@ type bench struct {
 	bin       string // the dysnomia binary
 	container string // its container file
 	state     string // DYSNOMIA_STATEDIR of the current round
+	window    usage  // what the last timed step wrote
+}
+
+// usage is what the server's machine has written: bytes to the block
+// device that holds the server's directory (-1 when /proc/diskstats does
+// not list it, as for an overlay), and bytes of WAL.
+type usage struct{ disk, wal int64 }
+
+func (u usage) minus(v usage) usage {
+	if u.disk < 0 || v.disk < 0 {
+		return usage{disk: -1, wal: u.wal - v.wal}
+	}
+	return usage{disk: u.disk - v.disk, wal: u.wal - v.wal}
+}
+
+// usage reads the counters now.
+func (b *bench) usage() usage {
+	wal, _ := strconv.ParseInt(b.sql("select wal_bytes from pg_stat_wal"), 10, 64)
+	disk := sectorsWritten(b.srv.Dir)
+	if disk > 0 {
+		disk *= 512
+	}
+	return usage{disk: disk, wal: wal}
+}
+
+// sectorsWritten is the tenth field of the /proc/diskstats line of the
+// device holding dir, or -1.
+func sectorsWritten(dir string) int64 {
+	var st unix.Stat_t
+	if unix.Stat(dir, &st) != nil {
+		return -1
+	}
+	data, err := os.ReadFile("/proc/diskstats")
+	if err != nil {
+		return -1
+	}
+	maj, mnr := strconv.Itoa(int(unix.Major(st.Dev))), strconv.Itoa(int(unix.Minor(st.Dev)))
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 9 && f[0] == maj && f[1] == mnr {
+			n, err := strconv.ParseInt(f[9], 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // setup builds dysnomia and writes the container file.
@@ -134,6 +183,7 @@ func (b *bench) dysnomia(activity, db string) (time.Duration, int64, error) {
 	cmd.Env = []string{"PATH=" + b.srv.BinDir + ":/usr/bin:/bin", "HOME=" + b.srv.Dir, "DYSNOMIA_STATEDIR=" + b.state}
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
+	u0 := b.usage()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
@@ -157,6 +207,7 @@ func (b *bench) dysnomia(activity, db string) (time.Duration, int64, error) {
 	}()
 	err := cmd.Wait()
 	d := time.Since(start)
+	b.window = b.usage().minus(u0)
 	close(stop)
 	<-sampled
 	if err != nil {

@@ -77,6 +77,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds of measurements")
 	data := flag.String("data", "pgbench,random", "data sets to measure: pgbench, random")
 	xzLevel := flag.Int("xz-level", 0, "xz level of the emulated upstream snapshot (upstream: xz's default, 6, which takes many minutes on 1 GB here)")
+	trace := flag.Bool("trace", false, "print the output of every dysnomia run, each line with the time it came")
 	var props multiFlag
 	flag.Var(&props, "prop", "extra container property KEY=VALUE (repeatable)")
 	flag.Parse()
@@ -90,7 +91,7 @@ func main() {
 		}
 		os.Exit(130)
 	}()
-	if err := run(*scale, *randomMB, *rounds, strings.Split(*data, ","), *xzLevel, props); err != nil {
+	if err := run(*scale, *randomMB, *rounds, strings.Split(*data, ","), *xzLevel, props, *trace); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/postgresql:", err)
 		os.Exit(1)
 	}
@@ -104,7 +105,7 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func run(scale, randomMB, rounds int, sets []string, xzLevel int, props []string) error {
+func run(scale, randomMB, rounds int, sets []string, xzLevel int, props []string, trace bool) error {
 	fmt.Printf("load before: %s\n", loadavg())
 	srv, err := pgtest.New(pgtest.Options{Durable: true})
 	if err != nil {
@@ -112,7 +113,7 @@ func run(scale, randomMB, rounds int, sets []string, xzLevel int, props []string
 	}
 	defer srv.Stop()
 	stopServer = func() { srv.Stop() }
-	b := &bench{srv: srv, work: filepath.Join(srv.Dir, "work")}
+	b := &bench{srv: srv, work: filepath.Join(srv.Dir, "work"), trace: trace}
 	if err := b.setup(props); err != nil {
 		return err
 	}

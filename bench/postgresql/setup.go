@@ -23,7 +23,32 @@ type bench struct {
 	container string // its container file
 	state     string // DYSNOMIA_STATEDIR of the current round
 	window    usage  // what the last timed step wrote
+	trace     bool   // print dysnomia's output, each line with its time
 }
+
+// stampedLog collects output, each line prefixed with the seconds since
+// start at which its first byte arrived.
+type stampedLog struct {
+	start time.Time
+	b     strings.Builder
+	mid   bool // inside a line
+}
+
+func (l *stampedLog) Write(p []byte) (int, error) {
+	for _, c := range string(p) {
+		if !l.mid {
+			fmt.Fprintf(&l.b, "    %7.3fs ", time.Since(l.start).Seconds())
+			l.mid = true
+		}
+		l.b.WriteRune(c)
+		if c == '\n' {
+			l.mid = false
+		}
+	}
+	return len(p), nil
+}
+
+func (l *stampedLog) String() string { return l.b.String() }
 
 // usage is what the server's machine has written: bytes to the block
 // device that holds the server's directory (-1 when /proc/diskstats does
@@ -181,10 +206,11 @@ func (b *bench) dysnomia(activity, db string) (time.Duration, int64, error) {
 	os.Mkdir(comp, 0o755)
 	cmd := exec.Command(b.bin, activity, "--component", comp, "--container", b.container)
 	cmd.Env = []string{"PATH=" + b.srv.BinDir + ":/usr/bin:/bin", "HOME=" + b.srv.Dir, "DYSNOMIA_STATEDIR=" + b.state}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &stampedLog{}
+	cmd.Stdout, cmd.Stderr = out, out
 	u0 := b.usage()
 	start := time.Now()
+	out.start = start
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
@@ -208,6 +234,9 @@ func (b *bench) dysnomia(activity, db string) (time.Duration, int64, error) {
 	err := cmd.Wait()
 	d := time.Since(start)
 	b.window = b.usage().minus(u0)
+	if b.trace {
+		fmt.Printf("  dysnomia %s %s:\n%s", activity, db, out.String())
+	}
 	close(stop)
 	<-sampled
 	if err != nil {

@@ -2,7 +2,7 @@
 // restore against the practical limits measured in the same run, on the
 // same data:
 //
-//	go run ./bench/postgresql [-scale 70] [-random-mb 1000] [-rounds 3] [-data pgbench,random]
+//	go run ./bench/postgresql [-scale 70] [-random-mb 1000] [-rounds 3] [-pairs 0] [-data pgbench,random] [-trace]
 //
 // Run it from the repository root, as root (the throwaway server runs as
 // the postgres user); it needs the PostgreSQL programs with pgbench, zstd
@@ -44,6 +44,12 @@
 // gets -T1, so that it decompresses with one thread, as it does upstream's
 // single-block files.
 //
+// With -pairs N it then times N pairs of the module's restore and
+// pg_restore of the same archive from a file, one right after the other
+// (the first of each pair alternating), and prints the median of the
+// pairs' ratios: loads seconds apart meet the same disk, which loads
+// spread over a round's minutes do not.
+//
 // For each load it also counts what the machine wrote in the timed window:
 // bytes written to the block device holding the server's directory
 // (/proc/diskstats) and bytes of WAL (pg_stat_wal). On a machine whose
@@ -75,6 +81,7 @@ func main() {
 	scale := flag.Int("scale", 70, "pgbench scale factor (70 is about 1 GB)")
 	randomMB := flag.Int("random-mb", 1000, "size of the random database in MB")
 	rounds := flag.Int("rounds", 3, "rounds of measurements")
+	pairs := flag.Int("pairs", 0, "after the rounds, pairs of the module's restore and pg_restore of the same archive, one right after the other")
 	data := flag.String("data", "pgbench,random", "data sets to measure: pgbench, random")
 	xzLevel := flag.Int("xz-level", 0, "xz level of the emulated upstream snapshot (upstream: xz's default, 6, which takes many minutes on 1 GB here)")
 	trace := flag.Bool("trace", false, "print the output of every dysnomia run, each line with the time it came")
@@ -91,7 +98,7 @@ func main() {
 		}
 		os.Exit(130)
 	}()
-	if err := run(*scale, *randomMB, *rounds, strings.Split(*data, ","), *xzLevel, props, *trace); err != nil {
+	if err := run(*scale, *randomMB, *rounds, *pairs, strings.Split(*data, ","), *xzLevel, props, *trace); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/postgresql:", err)
 		os.Exit(1)
 	}
@@ -105,7 +112,7 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func run(scale, randomMB, rounds int, sets []string, xzLevel int, props []string, trace bool) error {
+func run(scale, randomMB, rounds, pairs int, sets []string, xzLevel int, props []string, trace bool) error {
 	fmt.Printf("load before: %s\n", loadavg())
 	srv, err := pgtest.New(pgtest.Options{Durable: true})
 	if err != nil {
@@ -138,7 +145,7 @@ func run(scale, randomMB, rounds int, sets []string, xzLevel int, props []string
 			return err
 		}
 		fmt.Printf("\n== %s: database %q, %s, filled in %s\n", set, db, b.sql("select pg_size_pretty(pg_database_size('"+db+"'))"), since(start))
-		res, err := b.measure(set, db, rounds, xzLevel)
+		res, err := b.measure(set, db, rounds, pairs, xzLevel)
 		if err != nil {
 			return err
 		}

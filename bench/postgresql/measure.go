@@ -39,7 +39,7 @@ type result struct {
 func (r *result) add(m map[string][]float64, k string, v float64) { m[k] = append(m[k], v) }
 
 // measure runs the rounds on db.
-func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
+func (b *bench) measure(set, db string, rounds, pairs, xzLevel int) (*result, error) {
 	res := &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}, cpu: map[string][]float64{},
 		disk: map[string][]float64{}, wal: map[string][]float64{}}
 	w := func(name string) string { return filepath.Join(b.work, db+"."+name) }
@@ -134,6 +134,23 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 		fmt.Printf("  ratios: snapshot/(pg_dump|zstd -3) %.3f  restore/fastest load %.3f (until gone %.3f)  restore/upstream %.3f  peak RSS snapshot %.0f MB, restore %.0f MB; CPU of dysnomia+tools snapshot %.2fs, restore %.2fs\n",
 			res.ratios["snapshot"][r], res.ratios["restore"][r], res.ratios["restore gone"][r], res.ratios["upstream"][r], res.rss[stSnapshot][r], res.rss[stOurs][r], res.cpu[stSnapshot][r], res.cpu[stOurs][r])
 	}
+	if pairs > 0 {
+		// The steps record into res; the pairs' runs are not the rounds'.
+		kept := res
+		res = &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}, cpu: map[string][]float64{},
+			disk: map[string][]float64{}, wal: map[string][]float64{}}
+		if len(kept.times[stOurs]) == 0 {
+			b.state = filepath.Join(b.srv.Dir, "state")
+			if _, err := steps[stSnapshot](); err != nil {
+				return nil, fmt.Errorf("%s, snapshot: %w", set, err)
+			}
+		}
+		if err := b.pairs(set, pairs, steps[stOurs], steps[stRestore1]); err != nil {
+			return nil, err
+		}
+		b.sql("drop database if exists " + db + "_restore")
+		res = kept
+	}
 	res.sizes = fmt.Sprintf("plain dump %s, pg_dump|zstd -3 %s, snapshot payload %s, upstream xz %s", size(plain), size(zst), dirSize(filepath.Join(b.state, "snapshots")), size(xzFile))
 	for _, f := range []string{plain, custom, dir, xzFile, zst} {
 		os.RemoveAll(f)
@@ -141,8 +158,40 @@ func (b *bench) measure(set, db string, rounds, xzLevel int) (*result, error) {
 	return res, nil
 }
 
+// pairs times the module's restore and pg_restore of the same archive
+// (-Fc -Z0, from a file) one right after the other, n times, the first of
+// each pair alternating, and prints the median of the pairs' ratios: two
+// loads a few seconds apart share the disk's mood, which the loads of a
+// round, spread over minutes, do not.
+func (b *bench) pairs(set string, n int, ours, plain func() (time.Duration, error)) error {
+	var ratios []float64
+	for i := 0; i < n; i++ {
+		var to, tp time.Duration
+		var err error
+		if i%2 == 0 {
+			if to, err = ours(); err == nil {
+				tp, err = plain()
+			}
+		} else {
+			if tp, err = plain(); err == nil {
+				to, err = ours()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s, pair %d: %w", set, i+1, err)
+		}
+		ratios = append(ratios, to.Seconds()/tp.Seconds())
+		fmt.Printf("%s pair %d (load %s): restore %s, pg_restore %s, ratio %.3f\n", set, i+1, loadavg(), sec(to), sec(tp), ratios[i])
+	}
+	fmt.Printf("%s pairs: median of %d ratios restore / pg_restore of the same archive: %.3f (goal <= 1.10)\n", set, n, median(ratios))
+	return nil
+}
+
 // summary prints the medians of a data set.
 func (r *result) summary() {
+	if len(r.times[stOurs]) == 0 {
+		return
+	}
 	m := func(k string) float64 { return median(r.times[k]) }
 	limit := min(m(stPsql), m(stRestore1), m(stRestoreJ))
 	fastest := stPsql

@@ -85,8 +85,9 @@ func main() {
 	data := flag.String("data", "pgbench,random", "data sets to measure: pgbench, random")
 	xzLevel := flag.Int("xz-level", 0, "xz level of the emulated upstream snapshot (upstream: xz's default, 6, which takes many minutes on 1 GB here)")
 	trace := flag.Bool("trace", false, "print the output of every dysnomia run, each line with the time it came")
-	var props multiFlag
+	var props, settings multiFlag
 	flag.Var(&props, "prop", "extra container property KEY=VALUE (repeatable)")
+	flag.Var(&settings, "set", "extra server setting KEY=VALUE for postgresql.conf (repeatable)")
 	flag.Parse()
 	// ^C or a kill stops the throwaway server before exiting.
 	sig := make(chan os.Signal, 1)
@@ -98,7 +99,7 @@ func main() {
 		}
 		os.Exit(130)
 	}()
-	if err := run(*scale, *randomMB, *rounds, *pairs, strings.Split(*data, ","), *xzLevel, props, *trace); err != nil {
+	if err := run(*scale, *randomMB, *rounds, *pairs, strings.Split(*data, ","), *xzLevel, props, settings, *trace); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/postgresql:", err)
 		os.Exit(1)
 	}
@@ -112,9 +113,17 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func run(scale, randomMB, rounds, pairs int, sets []string, xzLevel int, props []string, trace bool) error {
+func run(scale, randomMB, rounds, pairs int, sets []string, xzLevel int, props, settings []string, trace bool) error {
 	fmt.Printf("load before: %s\n", loadavg())
-	srv, err := pgtest.New(pgtest.Options{Durable: true})
+	conf := map[string]string{}
+	for _, kv := range settings {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("-set %q: want KEY=VALUE", kv)
+		}
+		conf[k] = v
+	}
+	srv, err := pgtest.New(pgtest.Options{Durable: true, Settings: conf})
 	if err != nil {
 		return err
 	}
@@ -124,8 +133,11 @@ func run(scale, randomMB, rounds, pairs int, sets []string, xzLevel int, props [
 	if err := b.setup(props); err != nil {
 		return err
 	}
-	fmt.Printf("PostgreSQL %s, %d CPUs, shared_buffers %s, maintenance_work_mem %s, max_wal_size %s\n",
-		b.sql("show server_version"), numCPU(), b.sql("show shared_buffers"), b.sql("show maintenance_work_mem"), b.sql("show max_wal_size"))
+	fmt.Printf("PostgreSQL %s, %d CPUs, shared_buffers %s, maintenance_work_mem %s, max_wal_size %s, autovacuum %s\n",
+		b.sql("show server_version"), numCPU(), b.sql("show shared_buffers"), b.sql("show maintenance_work_mem"), b.sql("show max_wal_size"), b.sql("show autovacuum"))
+	if len(settings) > 0 {
+		fmt.Printf("extra server settings: %s\n", strings.Join(settings, " "))
+	}
 
 	var results []*result
 	for _, set := range sets {

@@ -36,12 +36,16 @@ type result struct {
 	sizes  string
 }
 
+func newResult(set string) *result {
+	m := func() map[string][]float64 { return map[string][]float64{} }
+	return &result{set: set, times: m(), ratios: m(), rss: m(), cpu: m(), disk: m(), wal: m()}
+}
+
 func (r *result) add(m map[string][]float64, k string, v float64) { m[k] = append(m[k], v) }
 
 // measure runs the rounds on db.
 func (b *bench) measure(set, db string, rounds, pairs, xzLevel int) (*result, error) {
-	res := &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}, cpu: map[string][]float64{},
-		disk: map[string][]float64{}, wal: map[string][]float64{}}
+	res := newResult(set)
 	w := func(name string) string { return filepath.Join(b.work, db+"."+name) }
 	plain, custom, dir, xzFile, zst := w("sql"), w("pgdump"), w("dir"), w("pgsql.xz"), w("sql.zst")
 
@@ -137,8 +141,7 @@ func (b *bench) measure(set, db string, rounds, pairs, xzLevel int) (*result, er
 	if pairs > 0 {
 		// The steps record into res; the pairs' runs are not the rounds'.
 		kept := res
-		res = &result{set: set, times: map[string][]float64{}, ratios: map[string][]float64{}, rss: map[string][]float64{}, cpu: map[string][]float64{},
-			disk: map[string][]float64{}, wal: map[string][]float64{}}
+		res = newResult(set)
 		if len(kept.times[stOurs]) == 0 {
 			b.state = filepath.Join(b.srv.Dir, "state")
 			if _, err := steps[stSnapshot](); err != nil {

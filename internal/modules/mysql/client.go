@@ -13,7 +13,6 @@ import (
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/pipe"
-
 	"github.com/dysnomia-go/dysnomia/internal/program"
 )
 

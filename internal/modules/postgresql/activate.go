@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dysnomia-go/dysnomia/internal/module"
+	"github.com/dysnomia-go/dysnomia/internal/program"
 )
 
 // scriptsDir is where a component keeps its init scripts (upstream layout).
@@ -177,7 +178,7 @@ func (ss *session) runScripts(ctx context.Context, req *module.Request, name str
 var psqlError = regexp.MustCompile(`(?m)^psql:(.*?):(\d+): (ERROR|FATAL|PANIC):\s+(.*)$`)
 
 // scriptError names the file and line of the failing statement.
-func scriptError(err error, stderr *stderrTail, staged, scripts []string) error {
+func scriptError(err error, stderr *program.Tail, staged, scripts []string) error {
 	out := unstage(stderr.String(), staged, scripts)
 	m := psqlError.FindStringSubmatch(out)
 	if m == nil {

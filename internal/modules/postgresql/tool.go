@@ -1,7 +1,6 @@
 package postgresql
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +21,7 @@ import (
 // parameters; the password (from postgresqlPasswordFile) travels in
 // PGPASSWORD, never on the command line. The database is passed with
 // --dbname as a quoted connection string (see dbArg).
-func (ss *session) tool(ctx context.Context, env []string, name string, args ...string) (*exec.Cmd, *stderrTail, error) {
+func (ss *session) tool(ctx context.Context, env []string, name string, args ...string) (*exec.Cmd, *program.Tail, error) {
 	path, err := ss.lookTool(env, name)
 	if err != nil {
 		return nil, nil, err
@@ -38,7 +37,7 @@ func (ss *session) tool(ctx context.Context, env []string, name string, args ...
 		}
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(ss.id.UID), Gid: uint32(ss.id.GID), Groups: groups}
 	}
-	t := &stderrTail{max: 64 << 10}
+	t := &program.Tail{Max: 64 << 10}
 	cmd.Stderr = t
 	return cmd, t, nil
 }
@@ -101,32 +100,6 @@ func dbArg(db string) string {
 	v := strings.ReplaceAll(db, `\`, `\\`)
 	v = strings.ReplaceAll(v, `'`, `\'`)
 	return "--dbname=dbname='" + v + "'"
-}
-
-// stderrTail keeps the last max bytes written to it: a program's stderr for the
-// error message.
-type stderrTail struct {
-	max int
-	buf bytes.Buffer
-	cut bool
-}
-
-func (t *stderrTail) Write(p []byte) (int, error) {
-	t.buf.Write(p)
-	if over := t.buf.Len() - t.max; over > 0 {
-		t.buf.Next(over)
-		t.cut = true
-	}
-	return len(p), nil
-}
-
-// String is the kept output, trimmed.
-func (t *stderrTail) String() string {
-	s := strings.TrimSpace(t.buf.String())
-	if t.cut {
-		s = "…" + s
-	}
-	return s
 }
 
 // runErr describes a failed program run with its stderr.

@@ -296,12 +296,12 @@ func (p *Payload) Open(name string) (io.ReadCloser, error) {
 			return nil, err
 		}
 		files = append(files, f)
-		readers = append(readers, f)
+		readers = append(readers, &dropBehind{f: f})
 		if fi, err := f.Stat(); err == nil {
 			size += fi.Size()
 		}
 	}
-	var stored io.Reader = files[0]
+	stored := readers[0]
 	if len(readers) > 1 {
 		stored = io.MultiReader(readers...)
 	}

@@ -25,6 +25,14 @@
 //	upstream        upstream Dysnomia's restore commands, emulated: dropdb,
 //	                createdb -O postgres, xzcat dump.pgsql.xz | psql --file -
 //
+// The plain loads drop their database right after they are timed, so that
+// every load, the restore included, starts after some other step dropped a
+// database: on this kind of virtual machine memory not used lately costs
+// more on first use than memory freed seconds before (bench/memory), and a
+// load that came right after its own previous copy was dropped would reuse
+// that gigabyte, as a restore, which keeps the old database until the new
+// one is complete, cannot.
+//
 // The restore's limit is the fastest of psql, pg_restore and pg_restore -j2
 // in that round. The module's restore is timed until the dysnomia process
 // exits, when the restored database is durable (the swap commits

@@ -176,9 +176,6 @@ func run(mb, rounds int) error {
 	}
 	db := srv.DB()
 	plainLoad := func() (time.Duration, error) {
-		if _, err := db.Exec("DROP DATABASE IF EXISTS benchdb_plain"); err != nil {
-			return 0, err
-		}
 		f, err := os.Open(plainFile)
 		if err != nil {
 			return 0, err
@@ -229,7 +226,6 @@ func run(mb, rounds int) error {
 		rratios = append(rratios, d2.Seconds()/d1.Seconds())
 		fmt.Printf("restore round %d (load %s): plain mariadb < dump %.2fs, dysnomia restore %.2fs, ratio %.3f\n", i+1, loadavg(), d1.Seconds(), d2.Seconds(), rratios[i])
 	}
-	db.Exec("DROP DATABASE IF EXISTS benchdb_plain")
 
 	fi, err := os.Stat(plainFile)
 	if err != nil {

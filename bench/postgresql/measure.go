@@ -242,7 +242,6 @@ func (r *result) summary() {
 // after some other step freed its database (bench/memory shows the cost).
 func (b *bench) intoEmpty(db, script string) func() (time.Duration, error) {
 	return func() (time.Duration, error) {
-		b.sql("drop database if exists " + db)
 		d, err := b.timed(func() error { return b.shell("createdb " + db + "; " + script) })
 		b.sql("drop database if exists " + db)
 		return d, err

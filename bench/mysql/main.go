@@ -99,11 +99,13 @@ func run(mb, rounds int) error {
 		cmd := exec.Command(bins.Dump, "--no-defaults", "--socket="+srv.Socket, "--user=root",
 			"--single-transaction", "--quick", "--skip-dump-date", "--", dbName)
 		cmd.Stdout, cmd.Stderr = f, os.Stderr
-		start, cpu0 := time.Now(), serverCPU()
+		settle()
+		start, cpu0, wait0 := time.Now(), serverCPU(), cpuWait()
 		err = cmd.Run()
 		wall := time.Since(start)
 		if err == nil {
 			lastCPU = serverCPU() - cpu0 + cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			lastWait = cpuWait() - wait0
 		}
 		return wall, err
 	}
@@ -130,10 +132,12 @@ func run(mb, rounds int) error {
 			Stdout:    os.Stdout, Stderr: os.Stderr,
 			Report: ui.Discard,
 		}
-		start, cpu0, self0, kids0 := time.Now(), serverCPU(), rusage(unix.RUSAGE_SELF), rusage(unix.RUSAGE_CHILDREN)
+		settle()
+		start, cpu0, self0, kids0, wait0 := time.Now(), serverCPU(), rusage(unix.RUSAGE_SELF), rusage(unix.RUSAGE_CHILDREN), cpuWait()
 		err := mysql.Module{}.Run(context.Background(), req)
 		wall := time.Since(start)
 		lastCPU = serverCPU() - cpu0 + rusage(unix.RUSAGE_SELF) - self0 + rusage(unix.RUSAGE_CHILDREN) - kids0
+		lastWait = cpuWait() - wait0
 		return wall, err
 	}
 
@@ -141,22 +145,22 @@ func run(mb, rounds int) error {
 	if _, err := plain(); err != nil {
 		return fmt.Errorf("plain dump: %w", err)
 	}
-	var tp, to, cp, co []time.Duration
+	var tp, to, cp, co, wp, wo []time.Duration
 	var ratios []float64
 	for i := 0; i < rounds; i++ {
 		d, err := plain()
 		if err != nil {
 			return fmt.Errorf("plain dump: %w", err)
 		}
-		tp, cp = append(tp, d), append(cp, lastCPU)
+		tp, cp, wp = append(tp, d), append(cp, lastCPU), append(wp, lastWait)
 		d, err = ours()
 		if err != nil {
 			return fmt.Errorf("snapshot: %w", err)
 		}
-		to, co = append(to, d), append(co, lastCPU)
+		to, co, wo = append(to, d), append(co, lastCPU), append(wo, lastWait)
 		ratios = append(ratios, to[i].Seconds()/tp[i].Seconds())
-		fmt.Printf("round %d: plain mariadb-dump %.2fs (cpu %.2fs), dysnomia snapshot %.2fs (cpu %.2fs), ratio %.3f\n",
-			i+1, tp[i].Seconds(), cp[i].Seconds(), to[i].Seconds(), co[i].Seconds(), ratios[i])
+		fmt.Printf("round %d: plain mariadb-dump %.2fs (cpu %.2fs, cpu wait %.2fs), dysnomia snapshot %.2fs (cpu %.2fs, cpu wait %.2fs), ratio %.3f\n",
+			i+1, tp[i].Seconds(), cp[i].Seconds(), wp[i].Seconds(), to[i].Seconds(), co[i].Seconds(), wo[i].Seconds(), ratios[i])
 	}
 	// Restore: the module's restore over the live database, from the last
 	// round's snapshot, against the plain load of the plain dump into an
@@ -242,6 +246,10 @@ func run(mb, rounds int) error {
 	fmt.Printf("dysnomia snapshot:         median %.2fs (%.0f MB/s)\n", mo.Seconds(), float64(fi.Size())/1e6/mo.Seconds())
 	fmt.Printf("cpu (tool + server + ours): plain median %.2fs, snapshot median %.2fs, ratio %.3f\n",
 		median(cp).Seconds(), median(co).Seconds(), median(co).Seconds()/median(cp).Seconds())
+	if cpuWait() > 0 {
+		fmt.Printf("cpu wait (time some task was ready to run and waited for a CPU, /proc/pressure/cpu): plain median %.2fs, snapshot median %.2fs\n",
+			median(wp).Seconds(), median(wo).Seconds())
+	}
 	ratio := mo.Seconds() / mp.Seconds()
 	verdict := "met"
 	if ratio > 1.15 {
@@ -315,8 +323,32 @@ func fill(srv *mysqltest.Server, mb int) error {
 }
 
 // lastCPU is the CPU time of the last measured run: the dump tool, the
-// server and (for the snapshot) this process.
-var lastCPU time.Duration
+// server and (for the snapshot) this process. lastWait is how long, during
+// that run, some task was ready to run and waited for a CPU (0 where the
+// kernel does not tell).
+var lastCPU, lastWait time.Duration
+
+// cpuWait is the kernel's running total of the time during which at least
+// one task waited for a CPU ("some" in /proc/pressure/cpu, in µs), or 0
+// where pressure stall information is not available.
+func cpuWait() time.Duration {
+	data, err := os.ReadFile("/proc/pressure/cpu")
+	if err == nil {
+		for _, field := range strings.Fields(strings.SplitN(string(data), "\n", 2)[0]) {
+			if v, ok := strings.CutPrefix(field, "total="); ok {
+				if us, err := strconv.ParseInt(v, 10, 64); err == nil {
+					return time.Duration(us) * time.Microsecond
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// settle writes back what earlier steps left dirty before a step is timed,
+// so that no step pays for another's writeback (the plain dump's file is
+// never synced; the snapshot syncs its own files).
+func settle() { unix.Sync() }
 
 // procCPU is the user+system time of process pid so far.
 func procCPU(pid int) time.Duration {

@@ -8,9 +8,10 @@
 // through the runtime's poller, and on 2 cores shared with the tool and its
 // server that costs more CPU than compressing the data. Here the pipe holds
 // Size bytes, its ends are used with blocking system calls, and a read
-// waits (at most 3 ms) until Batch bytes have gathered, a write until Batch bytes
-// are free, so that each side moves hundreds of KiB per system call while
-// the other keeps going.
+// waits (at most 3 ms) until Batch bytes have gathered, a write until Batch
+// bytes are free, so that each side moves hundreds of KiB per system call
+// while the other keeps going. The wait is paced by the peer's rate, so
+// that it is mostly one sleep.
 package pipe
 
 import (
@@ -35,33 +36,96 @@ const (
 	// maxWait bounds the wait for a batch, so that a slow peer is not
 	// held up: after it, whatever is there is moved.
 	maxWait = 3 * time.Millisecond
+	// step is the first wait, before the peer's rate is known; minStep
+	// the shortest.
 	step    = 500 * time.Microsecond
+	minStep = 100 * time.Microsecond
 )
 
-// pause sleeps one step in a system call: the runtime's timers would cost
-// a wake-up through the scheduler for every step.
-func pause() {
-	ts := unix.NsecToTimespec(int64(step))
+// sleep sleeps d in a system call: the runtime's timers would cost a
+// wake-up through the scheduler for every wait.
+func sleep(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
 	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
 	}
+}
+
+// pacer waits for a pipe to reach a fill level with as few sleeps as it
+// can: each wait is as long as the peer's rate, measured over the waits
+// before, says the rest takes (a sleep is a context switch and, in a
+// virtual machine, a timer programmed through the host).
+type pacer struct {
+	rate float64 // bytes per second the peer moved in the last wait, 0 if none
+
+	// The clock and the sleep, replaced by the tests; nil: the real ones.
+	now   func() time.Time
+	sleep func(time.Duration)
+}
+
+// await polls have (the bytes gathered so far: in the pipe for a reader,
+// free in it for a writer) until it reaches want or maxWait has passed, and
+// returns the last figure; ok is false when the pipe cannot be asked.
+func (p *pacer) await(want int, have func() (int, error)) (n int, ok bool) {
+	now, doSleep := p.now, p.sleep
+	if now == nil {
+		now, doSleep = time.Now, sleep
+	}
+	n, err := have()
+	if err != nil {
+		return 0, false
+	}
+	for waited := time.Duration(0); n < want && waited < maxWait; {
+		d := step
+		if p.rate > 0 {
+			// A twentieth more than the rate says, so that a peer
+			// a little slower than before does not cost another
+			// sleep.
+			d = time.Duration(float64(want-n) / p.rate * 1.05 * float64(time.Second))
+		}
+		d = min(max(d, minStep), maxWait-waited)
+		t0 := now()
+		doSleep(d)
+		slept := now().Sub(t0)
+		waited += slept
+		m, err := have()
+		if err != nil {
+			return n, false
+		}
+		// A peer that moved nothing gives no rate: the next wait is
+		// a step again, not one scaled by a rate it no longer keeps.
+		p.rate = 0
+		if m > n && slept > 0 {
+			p.rate = float64(m-n) / slept.Seconds()
+		}
+		n = m
+	}
+	return n, true
 }
 
 // New returns a pipe of Size bytes (or the system's default when it
 // refuses). Give one end to the program (exec.Cmd's Stdin or Stdout, closed
 // here after Start) and wrap the other with NewReader or NewWriter.
+//
+// Its ends are blocking and never registered with the runtime's poller
+// (os.Pipe registers them): once a pipe has been polled, the kernel wakes
+// its pollers on every write into it, not only when it was empty, so a
+// dump tool's 4 KiB writes would each wake the poller's thread of this
+// process, on cores the tool and its server need (bench/mysql: the
+// snapshot's CPU wait).
 func New() (r, w *os.File, err error) {
-	r, w, err = os.Pipe()
-	if err != nil {
-		return nil, nil, err
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, os.NewSyscallError("pipe2", err)
 	}
-	unix.FcntlInt(r.Fd(), unix.F_SETPIPE_SZ, Size)
-	return r, w, nil
+	unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, Size)
+	return os.NewFile(uintptr(fds[0]), "|0"), os.NewFile(uintptr(fds[1]), "|1"), nil
 }
 
 // Reader reads the read end of a pipe in batches.
 type Reader struct {
-	f  *os.File
-	fd int
+	f    *os.File
+	fd   int
+	pace pacer
 }
 
 // NewReader wraps the read end f. It puts f in blocking mode. Reads into
@@ -75,14 +139,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	want := min(len(p), Batch)
-	for waited := time.Duration(0); waited < maxWait; waited += step {
-		n, err := unix.IoctlGetInt(r.fd, unix.TIOCINQ)
-		if err != nil || n >= want {
-			break
-		}
-		pause()
-	}
+	r.pace.await(min(len(p), Batch), func() (int, error) { return unix.IoctlGetInt(r.fd, unix.TIOCINQ) })
 	for {
 		n, err := unix.Read(r.fd, p)
 		runtime.KeepAlive(r.f)
@@ -100,9 +157,10 @@ func (r *Reader) Read(p []byte) (int, error) {
 
 // Writer writes to the write end of a pipe in batches.
 type Writer struct {
-	f   *os.File
-	fd  int
-	cap int
+	f    *os.File
+	fd   int
+	cap  int
+	pace pacer
 }
 
 // NewWriter wraps the write end f. It puts f in blocking mode.
@@ -121,17 +179,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 		if w.cap > 0 {
 			// Write no more than fits: a blocked writer is woken for
 			// every page the reader frees.
-			want, free := min(chunk, Batch), 0
-			for waited := time.Duration(0); ; waited += step {
+			want := min(chunk, Batch)
+			free, _ := w.pace.await(want, func() (int, error) {
 				n, err := unix.IoctlGetInt(w.fd, unix.TIOCINQ)
-				if err != nil {
-					break
-				}
-				if free = w.cap - n; free >= want || waited >= maxWait {
-					break
-				}
-				pause()
-			}
+				return w.cap - n, err
+			})
 			chunk = min(chunk, max(free, want))
 		}
 		n, err := unix.Write(w.fd, p[done:done+chunk])

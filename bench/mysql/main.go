@@ -109,7 +109,8 @@ func run(mb, rounds, restoreRounds int) error {
 		err = cmd.Run()
 		wall := time.Since(start)
 		if err == nil {
-			lastCPU = serverCPU() - cpu0 + cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			lastToolCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			lastCPU = serverCPU() - cpu0 + lastToolCPU
 			lastWait = cpuWait() - wait0
 		}
 		return wall, err
@@ -150,22 +151,22 @@ func run(mb, rounds, restoreRounds int) error {
 	if _, err := plain(); err != nil {
 		return fmt.Errorf("plain dump: %w", err)
 	}
-	var tp, to, cp, co, wp, wo []time.Duration
+	var tp, to, cp, co, wp, wo, tc []time.Duration
 	var ratios []float64
 	for i := 0; i < rounds; i++ {
 		d, err := plain()
 		if err != nil {
 			return fmt.Errorf("plain dump: %w", err)
 		}
-		tp, cp, wp = append(tp, d), append(cp, lastCPU), append(wp, lastWait)
+		tp, cp, wp, tc = append(tp, d), append(cp, lastCPU), append(wp, lastWait), append(tc, lastToolCPU)
 		d, err = ours()
 		if err != nil {
 			return fmt.Errorf("snapshot: %w", err)
 		}
 		to, co, wo = append(to, d), append(co, lastCPU), append(wo, lastWait)
 		ratios = append(ratios, to[i].Seconds()/tp[i].Seconds())
-		fmt.Printf("round %d: plain mariadb-dump %.2fs (cpu %.2fs, cpu wait %.2fs), dysnomia snapshot %.2fs (cpu %.2fs, cpu wait %.2fs), ratio %.3f\n",
-			i+1, tp[i].Seconds(), cp[i].Seconds(), wp[i].Seconds(), to[i].Seconds(), co[i].Seconds(), wo[i].Seconds(), ratios[i])
+		fmt.Printf("round %d: plain mariadb-dump %.2fs (cpu %.2fs, of it the tool's %.2fs; cpu wait %.2fs), dysnomia snapshot %.2fs (cpu %.2fs, cpu wait %.2fs), ratio %.3f\n",
+			i+1, tp[i].Seconds(), cp[i].Seconds(), tc[i].Seconds(), wp[i].Seconds(), to[i].Seconds(), co[i].Seconds(), wo[i].Seconds(), ratios[i])
 	}
 	// Restore: the module's restore over the live database, from the last
 	// round's snapshot, against the plain load of the plain dump into an
@@ -334,6 +335,9 @@ func fill(srv *mysqltest.Server, mb int) error {
 // that run, some task was ready to run and waited for a CPU (0 where the
 // kernel does not tell).
 var lastCPU, lastWait time.Duration
+
+// lastToolCPU is the CPU time of the dump tool alone in the last plain dump.
+var lastToolCPU time.Duration
 
 // cpuWait is the kernel's running total of the time during which at least
 // one task waited for a CPU ("some" in /proc/pressure/cpu, in µs), or 0

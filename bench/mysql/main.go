@@ -57,6 +57,10 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	if *rounds < 1 {
+		fmt.Fprintln(os.Stderr, "bench/mysql: -rounds must be at least 1")
+		os.Exit(2)
+	}
 	if *restoreRounds < 0 {
 		*restoreRounds = *rounds
 	}

@@ -58,13 +58,17 @@
 // pairs' ratios: loads seconds apart meet the same disk, which loads
 // spread over a round's minutes do not.
 //
-// For each load it also counts what the machine wrote in the timed window:
-// bytes written to the block device holding the server's directory
-// (/proc/diskstats) and bytes of WAL (pg_stat_wal). On a machine whose
-// disk is shared, as a virtual machine's is, the same load can take 8 s or
-// 20 s from one minute to the next; these counts do not move with it, and
-// show whether a restore does more work than the plain loads or only
-// waited longer for the same.
+// For each load it also counts what the machine did in the timed window:
+// bytes written to and read from the block device holding the server's
+// directory (/proc/diskstats), bytes of WAL (pg_stat_wal), and how long
+// some task was ready to run and waited for a CPU (/proc/pressure/cpu). On
+// a machine whose disk is shared, as a virtual machine's is, the same load
+// can take 8 s or 20 s from one minute to the next; the byte counts do not
+// move with it, and show whether a restore does more work than the plain
+// loads or only waited longer for the same; the CPU wait shows when the
+// cores, not the disk, were short. Before each timed step the server
+// checkpoints and every file is synced (untimed), so that no step pays for
+// the writeback of another.
 //
 // Peak RSS is the dysnomia child's VmHWM. The benchmark prints every
 // time, per-round ratios, and medians (ratio of medians, and median of the

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The timed steps of a round.
@@ -32,13 +34,17 @@ type result struct {
 	rss    map[string][]float64 // MB, per round
 	cpu    map[string][]float64 // CPU seconds of dysnomia and its tools, per round
 	disk   map[string][]float64 // MB written to the data directory's device in the step's timed window
-	wal    map[string][]float64 // MB of WAL the server wrote in that window
-	sizes  string
+	read   map[string][]float64 // MB read from that device in that window
+	// cpuWait is the time some task was ready to run and waited for a CPU
+	// in that window (/proc/pressure/cpu), in seconds.
+	cpuWait map[string][]float64
+	wal     map[string][]float64 // MB of WAL the server wrote in that window
+	sizes   string
 }
 
 func newResult(set string) *result {
 	m := func() map[string][]float64 { return map[string][]float64{} }
-	return &result{set: set, times: m(), ratios: m(), rss: m(), cpu: m(), disk: m(), wal: m()}
+	return &result{set: set, times: m(), ratios: m(), rss: m(), cpu: m(), disk: m(), read: m(), cpuWait: m(), wal: m()}
 }
 
 func (r *result) add(m map[string][]float64, k string, v float64) { m[k] = append(m[k], v) }
@@ -117,6 +123,8 @@ func (b *bench) measure(set, db string, rounds, pairs, xzLevel int) (*result, er
 			}
 			res.add(res.times, st, d.Seconds())
 			res.add(res.disk, st, float64(b.window.disk)/1e6)
+			res.add(res.read, st, float64(b.window.read)/1e6)
+			res.add(res.cpuWait, st, b.window.cpuWait.Seconds())
 			res.add(res.wal, st, float64(b.window.wal)/1e6)
 			line = append(line, fmt.Sprintf("%s %s", st, sec(d)))
 		}
@@ -127,11 +135,15 @@ func (b *bench) measure(set, db string, rounds, pairs, xzLevel int) (*result, er
 		res.add(res.ratios, "restore gone", t(stGone)/limit)
 		res.add(res.ratios, "upstream", t(stOurs)/t(stUpstream))
 		fmt.Printf("%s round %d (load %s): %s; gone after %.2fs\n", set, r+1, loadavg(), strings.Join(line, ", "), t(stGone))
-		var io []string
+		var io, waits []string
 		for _, st := range rot[2:] {
-			io = append(io, fmt.Sprintf("%s %.0f/%.0f", st, res.disk[st][r], res.wal[st][r]))
+			io = append(io, fmt.Sprintf("%s %.0f/%.0f/%.0f", st, res.read[st][r], res.disk[st][r], res.wal[st][r]))
 		}
-		fmt.Printf("  MB written to disk/of WAL: %s\n", strings.Join(io, ", "))
+		for _, st := range rot {
+			waits = append(waits, fmt.Sprintf("%s %.2fs", st, res.cpuWait[st][r]))
+		}
+		fmt.Printf("  MB read from/written to disk/of WAL: %s\n", strings.Join(io, ", "))
+		fmt.Printf("  CPU wait: %s\n", strings.Join(waits, ", "))
 		fmt.Printf("  ratios: snapshot/(pg_dump|zstd -3) %.3f  restore/fastest load %.3f (until gone %.3f)  restore/upstream %.3f  peak RSS snapshot %.0f MB, restore %.0f MB; CPU of dysnomia+tools snapshot %.2fs, restore %.2fs\n",
 			res.ratios["snapshot"][r], res.ratios["restore"][r], res.ratios["restore gone"][r], res.ratios["upstream"][r], res.rss[stSnapshot][r], res.rss[stOurs][r], res.cpu[stSnapshot][r], res.cpu[stOurs][r])
 	}
@@ -166,21 +178,29 @@ func (b *bench) pairs(set string, n int, ours, plain func() (time.Duration, erro
 	var ratios []float64
 	for i := 0; i < n; i++ {
 		var to, tp time.Duration
+		var uo, up usage
 		var err error
+		run := func(step func() (time.Duration, error), d *time.Duration, u *usage) {
+			if err == nil {
+				*d, err = step()
+				*u = b.window
+			}
+		}
+		first := "restore"
 		if i%2 == 0 {
-			if to, err = ours(); err == nil {
-				tp, err = plain()
-			}
+			run(ours, &to, &uo)
+			run(plain, &tp, &up)
 		} else {
-			if tp, err = plain(); err == nil {
-				to, err = ours()
-			}
+			first = "pg_restore"
+			run(plain, &tp, &up)
+			run(ours, &to, &uo)
 		}
 		if err != nil {
 			return fmt.Errorf("%s, pair %d: %w", set, i+1, err)
 		}
 		ratios = append(ratios, to.Seconds()/tp.Seconds())
-		fmt.Printf("%s pair %d (load %s): restore %s, pg_restore %s, ratio %.3f\n", set, i+1, loadavg(), sec(to), sec(tp), ratios[i])
+		fmt.Printf("%s pair %d (load %s, %s first): restore %s, pg_restore %s, ratio %.3f\n", set, i+1, loadavg(), first, sec(to), sec(tp), ratios[i])
+		fmt.Printf("  MB read/written, CPU wait: restore %s, pg_restore %s\n", uo, up)
 	}
 	fmt.Printf("%s pairs: median of %d ratios restore / pg_restore of the same archive: %.3f (goal <= 1.10)\n", set, n, median(ratios))
 	return nil
@@ -226,6 +246,12 @@ func (r *result) summary() {
 		io = append(io, fmt.Sprintf("%s %.0f/%.0f", k, median(r.disk[k]), median(r.wal[k])))
 	}
 	fmt.Printf("  MB written to disk/of WAL (medians): %s\n", strings.Join(io, ", "))
+	var waits []string
+	for _, k := range []string{stDump, stSnapshot, stPsql, stRestore1, stRestoreJ, stOurs, stUpstream} {
+		waits = append(waits, fmt.Sprintf("%s %.2fs", k, median(r.cpuWait[k])))
+	}
+	fmt.Printf("  CPU wait (medians; time some task was ready to run and waited for a CPU): %s\n", strings.Join(waits, ", "))
+	fmt.Printf("  MB read from disk (medians): restore %.0f, %s %.0f\n", median(r.read[stOurs]), fastest, median(r.read[fastest]))
 	if d := median(r.disk[fastest]); d > 0 {
 		fmt.Printf("  restore / fastest load (%s), disk written: %.3f, WAL: %.3f\n", fastest, median(r.disk[stOurs])/d, median(r.wal[stOurs])/median(r.wal[fastest]))
 	}
@@ -260,7 +286,14 @@ func (b *bench) timed(f func() error) (time.Duration, error) {
 	return d, err
 }
 
-func (b *bench) checkpoint() { b.sql("checkpoint") }
+// checkpoint writes back what earlier steps left dirty before a step is
+// timed: the server's buffers (CHECKPOINT), then every file (sync), such
+// as the limits' dump files, which pg_dump --no-sync and zstd never sync,
+// so that no step pays for another's writeback.
+func (b *bench) checkpoint() {
+	b.sql("checkpoint")
+	unix.Sync()
+}
 
 // waitAsideGone waits until no database left by the restore of db is in
 // pg_database and returns how long that took.

@@ -50,50 +50,79 @@ func (l *stampedLog) Write(p []byte) (int, error) {
 
 func (l *stampedLog) String() string { return l.b.String() }
 
-// usage is what the server's machine has written: bytes to the block
-// device that holds the server's directory (-1 when /proc/diskstats does
-// not list it, as for an overlay), and bytes of WAL.
-type usage struct{ disk, wal int64 }
+// usage is what the server's machine has done: bytes written to and read
+// from the block device that holds the server's directory (-1 when
+// /proc/diskstats does not list it, as for an overlay), bytes of WAL, and
+// the time some task was ready to run and waited for a CPU
+// (/proc/pressure/cpu, "some"; 0 where the kernel does not keep it).
+type usage struct {
+	disk, read, wal int64
+	cpuWait         time.Duration
+}
 
 func (u usage) minus(v usage) usage {
-	if u.disk < 0 || v.disk < 0 {
-		return usage{disk: -1, wal: u.wal - v.wal}
+	d := usage{wal: u.wal - v.wal, cpuWait: u.cpuWait - v.cpuWait, disk: -1, read: -1}
+	if u.disk >= 0 && v.disk >= 0 {
+		d.disk, d.read = u.disk-v.disk, u.read-v.read
 	}
-	return usage{disk: u.disk - v.disk, wal: u.wal - v.wal}
+	return d
+}
+
+func (u usage) String() string {
+	return fmt.Sprintf("%.0f/%.0f, %.2fs", float64(u.read)/1e6, float64(u.disk)/1e6, u.cpuWait.Seconds())
 }
 
 // usage reads the counters now.
 func (b *bench) usage() usage {
 	wal, _ := strconv.ParseInt(b.sql("select wal_bytes from pg_stat_wal"), 10, 64)
-	disk := sectorsWritten(b.srv.Dir)
-	if disk > 0 {
-		disk *= 512
+	read, written := sectors(b.srv.Dir)
+	u := usage{disk: -1, read: -1, wal: wal, cpuWait: cpuWait()}
+	if written >= 0 {
+		u.disk, u.read = written*512, read*512
 	}
-	return usage{disk: disk, wal: wal}
+	return u
 }
 
-// sectorsWritten is the tenth field of the /proc/diskstats line of the
-// device holding dir, or -1.
-func sectorsWritten(dir string) int64 {
+// sectors is the sixth and tenth fields of the /proc/diskstats line of the
+// device holding dir (sectors read and written), or -1, -1.
+func sectors(dir string) (read, written int64) {
 	var st unix.Stat_t
 	if unix.Stat(dir, &st) != nil {
-		return -1
+		return -1, -1
 	}
 	data, err := os.ReadFile("/proc/diskstats")
 	if err != nil {
-		return -1
+		return -1, -1
 	}
 	maj, mnr := strconv.Itoa(int(unix.Major(st.Dev))), strconv.Itoa(int(unix.Minor(st.Dev)))
 	for _, l := range strings.Split(string(data), "\n") {
 		f := strings.Fields(l)
 		if len(f) > 9 && f[0] == maj && f[1] == mnr {
-			n, err := strconv.ParseInt(f[9], 10, 64)
-			if err == nil {
-				return n
+			r, rerr := strconv.ParseInt(f[5], 10, 64)
+			w, werr := strconv.ParseInt(f[9], 10, 64)
+			if rerr == nil && werr == nil {
+				return r, w
 			}
 		}
 	}
-	return -1
+	return -1, -1
+}
+
+// cpuWait is the total time at least one task was ready to run and waited
+// for a CPU, or 0 where pressure stall information is not available.
+func cpuWait() time.Duration {
+	data, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0
+	}
+	for _, field := range strings.Fields(strings.SplitN(string(data), "\n", 2)[0]) {
+		if v, ok := strings.CutPrefix(field, "total="); ok {
+			if us, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return time.Duration(us) * time.Microsecond
+			}
+		}
+	}
+	return 0
 }
 
 // setup builds dysnomia and writes the container file.

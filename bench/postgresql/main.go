@@ -2,7 +2,7 @@
 // restore against the practical limits measured in the same run, on the
 // same data:
 //
-//	go run ./bench/postgresql [-scale 70] [-random-mb 1000] [-rounds 3] [-pairs 0] [-data pgbench,random] [-trace]
+//	go run ./bench/postgresql [-scale 70] [-random-mb 1000] [-rounds 3] [-pairs 0] [-data pgbench,random] [-warm] [-trace]
 //
 // Run it from the repository root, as root (the throwaway server runs as
 // the postgres user); it needs the PostgreSQL programs with pgbench, zstd
@@ -70,6 +70,18 @@
 // checkpoints and every file is synced (untimed), so that no step pays for
 // the writeback of another.
 //
+// Then, unless -warm is given, the page cache is emptied
+// (/proc/sys/vm/drop_caches): every step reads its input from the disk, as
+// the restore after an incident reads a snapshot nobody has read lately,
+// and every step gets memory freed moments before. On this kind of virtual
+// machine memory not used lately costs more on first use (bench/memory),
+// and with the cache kept, a load's speed depends on whether the step
+// before it happened to free memory: in a -warm run of 2026-12-04 the
+// restore right after the snapshot, which frees nothing, was the slowest
+// restore of the run on both data sets, while the emulated upstream
+// restore, which drops the live database before it loads, always reuses
+// that database's memory.
+//
 // Peak RSS is the dysnomia child's VmHWM. The benchmark prints every
 // time, per-round ratios, and medians (ratio of medians, and median of the
 // per-round ratios).
@@ -96,6 +108,7 @@ func main() {
 	pairs := flag.Int("pairs", 0, "after the rounds, pairs of the module's restore and pg_restore of the same archive, one right after the other")
 	data := flag.String("data", "pgbench,random", "data sets to measure: pgbench, random")
 	xzLevel := flag.Int("xz-level", 0, "xz level of the emulated upstream snapshot (upstream: xz's default, 6, which takes many minutes on 1 GB here)")
+	warm := flag.Bool("warm", false, "keep the page cache between steps (by default it is emptied before each timed step)")
 	trace := flag.Bool("trace", false, "print the output of every dysnomia run, each line with the time it came")
 	var props, settings multiFlag
 	flag.Var(&props, "prop", "extra container property KEY=VALUE (repeatable)")
@@ -111,7 +124,7 @@ func main() {
 		}
 		os.Exit(130)
 	}()
-	if err := run(*scale, *randomMB, *rounds, *pairs, strings.Split(*data, ","), *xzLevel, props, settings, *trace); err != nil {
+	if err := run(*scale, *randomMB, *rounds, *pairs, strings.Split(*data, ","), *xzLevel, props, settings, !*warm, *trace); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/postgresql:", err)
 		os.Exit(1)
 	}
@@ -125,7 +138,7 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func run(scale, randomMB, rounds, pairs int, sets []string, xzLevel int, props, settings []string, trace bool) error {
+func run(scale, randomMB, rounds, pairs int, sets []string, xzLevel int, props, settings []string, cold, trace bool) error {
 	fmt.Printf("load before: %s\n", loadavg())
 	conf := map[string]string{}
 	for _, kv := range settings {
@@ -141,7 +154,10 @@ func run(scale, randomMB, rounds, pairs int, sets []string, xzLevel int, props, 
 	}
 	defer srv.Stop()
 	stopServer = func() { srv.Stop() }
-	b := &bench{srv: srv, work: filepath.Join(srv.Dir, "work"), trace: trace}
+	b := &bench{srv: srv, work: filepath.Join(srv.Dir, "work"), cold: cold, trace: trace}
+	if cold {
+		fmt.Println("the page cache is emptied before each timed step (-warm keeps it)")
+	}
 	if err := b.setup(props); err != nil {
 		return err
 	}

@@ -289,10 +289,17 @@ func (b *bench) timed(f func() error) (time.Duration, error) {
 // checkpoint writes back what earlier steps left dirty before a step is
 // timed: the server's buffers (CHECKPOINT), then every file (sync), such
 // as the limits' dump files, which pg_dump --no-sync and zstd never sync,
-// so that no step pays for another's writeback.
+// so that no step pays for another's writeback. With b.cold it then
+// empties the page cache (see the package comment).
 func (b *bench) checkpoint() {
 	b.sql("checkpoint")
 	unix.Sync()
+	if b.cold {
+		if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0); err != nil {
+			fmt.Fprintf(os.Stderr, "bench/postgresql: empty the page cache (run as root, or give -warm): %v\n", err)
+			os.Exit(1)
+		}
+	}
 }
 
 // waitAsideGone waits until no database left by the restore of db is in

@@ -23,6 +23,7 @@ type bench struct {
 	container string // its container file
 	state     string // DYSNOMIA_STATEDIR of the current round
 	window    usage  // what the last timed step wrote
+	cold      bool   // empty the page cache before each timed step
 	trace     bool   // print dysnomia's output, each line with its time
 }
 

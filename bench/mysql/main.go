@@ -34,6 +34,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dysnomia-go/dysnomia/bench/internal/pressure"
 	"github.com/dysnomia-go/dysnomia/internal/config"
 	"github.com/dysnomia-go/dysnomia/internal/module"
 	"github.com/dysnomia-go/dysnomia/internal/modules/mysql"
@@ -109,13 +110,13 @@ func run(mb, rounds, restoreRounds int) error {
 			"--single-transaction", "--quick", "--skip-dump-date", "--", dbName)
 		cmd.Stdout, cmd.Stderr = f, os.Stderr
 		settle()
-		start, cpu0, wait0 := time.Now(), serverCPU(), cpuWait()
+		start, cpu0, wait0 := time.Now(), serverCPU(), pressure.CPUWait()
 		err = cmd.Run()
 		wall := time.Since(start)
 		if err == nil {
 			lastToolCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			lastCPU = serverCPU() - cpu0 + lastToolCPU
-			lastWait = cpuWait() - wait0
+			lastWait = pressure.CPUWait() - wait0
 		}
 		return wall, err
 	}
@@ -143,11 +144,11 @@ func run(mb, rounds, restoreRounds int) error {
 			Report: ui.Discard,
 		}
 		settle()
-		start, cpu0, self0, kids0, wait0 := time.Now(), serverCPU(), rusage(unix.RUSAGE_SELF), rusage(unix.RUSAGE_CHILDREN), cpuWait()
+		start, cpu0, self0, kids0, wait0 := time.Now(), serverCPU(), rusage(unix.RUSAGE_SELF), rusage(unix.RUSAGE_CHILDREN), pressure.CPUWait()
 		err := mysql.Module{}.Run(context.Background(), req)
 		wall := time.Since(start)
 		lastCPU = serverCPU() - cpu0 + rusage(unix.RUSAGE_SELF) - self0 + rusage(unix.RUSAGE_CHILDREN) - kids0
-		lastWait = cpuWait() - wait0
+		lastWait = pressure.CPUWait() - wait0
 		return wall, err
 	}
 
@@ -256,7 +257,7 @@ func run(mb, rounds, restoreRounds int) error {
 	fmt.Printf("dysnomia snapshot:         median %.2fs (%.0f MB/s)\n", mo.Seconds(), float64(fi.Size())/1e6/mo.Seconds())
 	fmt.Printf("cpu (tool + server + ours): plain median %.2fs, snapshot median %.2fs, ratio %.3f\n",
 		median(cp).Seconds(), median(co).Seconds(), median(co).Seconds()/median(cp).Seconds())
-	if cpuWait() > 0 {
+	if pressure.CPUWait() > 0 {
 		fmt.Printf("cpu wait (time some task was ready to run and waited for a CPU, /proc/pressure/cpu): plain median %.2fs, snapshot median %.2fs\n",
 			median(wp).Seconds(), median(wo).Seconds())
 	}
@@ -342,23 +343,6 @@ var lastCPU, lastWait time.Duration
 
 // lastToolCPU is the CPU time of the dump tool alone in the last plain dump.
 var lastToolCPU time.Duration
-
-// cpuWait is the kernel's running total of the time during which at least
-// one task waited for a CPU ("some" in /proc/pressure/cpu, in µs), or 0
-// where pressure stall information is not available.
-func cpuWait() time.Duration {
-	data, err := os.ReadFile("/proc/pressure/cpu")
-	if err == nil {
-		for _, field := range strings.Fields(strings.SplitN(string(data), "\n", 2)[0]) {
-			if v, ok := strings.CutPrefix(field, "total="); ok {
-				if us, err := strconv.ParseInt(v, 10, 64); err == nil {
-					return time.Duration(us) * time.Microsecond
-				}
-			}
-		}
-	}
-	return 0
-}
 
 // settle writes back what earlier steps left dirty before a step is timed,
 // so that no step pays for another's writeback (the plain dump's file is

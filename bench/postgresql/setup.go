@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dysnomia-go/dysnomia/bench/internal/pressure"
 	"github.com/dysnomia-go/dysnomia/internal/testutil/pgtest"
 )
 
@@ -77,7 +78,7 @@ func (u usage) String() string {
 func (b *bench) usage() usage {
 	wal, _ := strconv.ParseInt(b.sql("select wal_bytes from pg_stat_wal"), 10, 64)
 	read, written := sectors(b.srv.Dir)
-	u := usage{disk: -1, read: -1, wal: wal, cpuWait: cpuWait()}
+	u := usage{disk: -1, read: -1, wal: wal, cpuWait: pressure.CPUWait()}
 	if written >= 0 {
 		u.disk, u.read = written*512, read*512
 	}
@@ -107,23 +108,6 @@ func sectors(dir string) (read, written int64) {
 		}
 	}
 	return -1, -1
-}
-
-// cpuWait is the total time at least one task was ready to run and waited
-// for a CPU, or 0 where pressure stall information is not available.
-func cpuWait() time.Duration {
-	data, err := os.ReadFile("/proc/pressure/cpu")
-	if err != nil {
-		return 0
-	}
-	for _, field := range strings.Fields(strings.SplitN(string(data), "\n", 2)[0]) {
-		if v, ok := strings.CutPrefix(field, "total="); ok {
-			if us, err := strconv.ParseInt(v, 10, 64); err == nil {
-				return time.Duration(us) * time.Microsecond
-			}
-		}
-	}
-	return 0
 }
 
 // setup builds dysnomia and writes the container file.

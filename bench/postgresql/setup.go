@@ -70,8 +70,14 @@ func (u usage) minus(v usage) usage {
 	return d
 }
 
+// String is "READ/WRITTEN, WAIT" in MB and seconds, "?" for the disk where
+// it is not known.
 func (u usage) String() string {
-	return fmt.Sprintf("%.0f/%.0f, %.2fs", float64(u.read)/1e6, float64(u.disk)/1e6, u.cpuWait.Seconds())
+	io := "?"
+	if u.disk >= 0 {
+		io = fmt.Sprintf("%.0f/%.0f", float64(u.read)/1e6, float64(u.disk)/1e6)
+	}
+	return fmt.Sprintf("%s, %.2fs", io, u.cpuWait.Seconds())
 }
 
 // usage reads the counters now.
